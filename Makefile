@@ -1,0 +1,64 @@
+# Shortcut Lessons: every target does its own set-up (a .venv under constraints.txt).
+#   make lab    open the lessons in JupyterLab
+#   make test   ruff + unit tests + nbval over every lesson (+ browser tests when Chromium is here)
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+
+.PHONY: lab test notebooks slides slides-offline assignments bench test-torch-next constraints clean help
+
+help:
+	@echo "make lab            open the lessons in JupyterLab"
+	@echo "make test           ruff, unit tests, nbval over every notebook, browser tests"
+	@echo "make notebooks      re-execute every lesson in place, top to bottom, in a fresh kernel"
+	@echo "make slides         export every lesson to a reveal.js deck under build/slides/"
+	@echo "make slides-offline the same decks, loading reveal.js & co from local copies"
+	@echo "make assignments    nbgrader generate_assignment: students' versions in release/"
+	@echo "make bench          speed benchmarks, printed side by side"
+	@echo "make test-torch-next  the notebook suite again under torch 2.14.1 (second venv)"
+
+# Re-running when nothing changed skips the install: the stamp is newer than its inputs.
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=23.2"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[lab,test]"
+	touch $@
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg
+
+# Committed notebooks carry their outputs (nbval compares against them): this
+# rewrites them from a fresh kernel, top to bottom. Only run it when you mean to.
+notebooks: $(STAMP)
+	$(PY) -m tools.execute_notebooks $(NOTEBOOKS)
+
+slides: $(STAMP)
+	$(PY) -m tools.build_slides
+
+slides-offline: $(STAMP)
+	$(PY) -m tools.build_slides --offline
+
+assignments: $(STAMP)
+	$(PY) -m tools.build_assignments
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+test-torch-next: $(STAMP)
+	bash tools/test_torch_next.sh
+
+# Rewrites constraints.txt from the current .venv (after a deliberate upgrade).
+constraints: $(STAMP)
+	@{ echo "# Exact versions tested (Python 3.11, CPU). Regenerate with: make constraints"; \
+	  echo "# torch==2.13.0 resolves to the local CPU wheel; an unpinned torch pulls a 5 GB CUDA build."; \
+	  $(PY) -m pip freeze --exclude-editable | sed 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/'; } > constraints.txt
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,75 @@
+"""Per-layer gradient magnitudes: the measurement behind the vanishing-gradient story."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .validation import check_target
+
+__all__ = ["layer_gradient_means", "print_gradients"]
+
+
+def layer_gradient_means(
+    model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None
+) -> dict[str, float]:
+    r"""Mean absolute gradient of every weight after one backward pass.
+
+    Runs ``loss = MSE(model(x), target)``, backpropagates, and returns
+    :math:`\operatorname{mean}|\partial \text{loss} / \partial W|` for each
+    parameter whose name ends in ``weight``, keyed by its name
+    (``layers.0.0.weight``, ...), in the model's order.
+
+    Gradients are zeroed first, so calling it twice gives the same numbers
+    (the book's ``print_gradients`` silently accumulates them).
+
+    Args:
+        model: any module; an ``ExampleDeepNeuralNetwork`` checks ``x`` itself.
+        x: input, shape :math:`(*, \text{in\_features})`.
+        target: shaped like the output; ``None`` means zeros, as in the book.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.device.type != "meta" and not bool(torch.isfinite(x).all()):
+        raise ValueError("x must be finite, but it holds NaN or infinite values")
+    model.zero_grad(set_to_none=True)
+    output = model(x)
+    if target is None:
+        target = torch.zeros_like(output)
+    check_target(target, output)
+    loss = nn.functional.mse_loss(output, target)
+    loss.backward()
+    return {
+        name: param.grad.abs().mean().item()
+        for name, param in model.named_parameters()
+        if name.endswith("weight") and param.grad is not None
+    }
+
+
+def print_gradients(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: torch.Tensor | None = None,
+    significant_digits: int | None = 4,
+) -> dict[str, float]:
+    """Print the book's table, ``layers.0.0.weight has gradient mean of ...``.
+
+    Numbers are rounded to ``significant_digits`` (the 5th digit onwards
+    changes with the CPU and torch version); ``None`` prints full precision
+    like the book. Returns the same numbers as :func:`layer_gradient_means`.
+    """
+    if significant_digits is not None and (
+        isinstance(significant_digits, bool)
+        or not isinstance(significant_digits, int)
+        or significant_digits < 1
+    ):
+        raise ValueError(
+            f"significant_digits must be a positive integer or None, got {significant_digits!r}"
+        )
+    means = layer_gradient_means(model, x, target)
+    for name, value in means.items():
+        shown = value if significant_digits is None else f"{value:.{significant_digits}g}"
+        print(f"{name} has gradient mean of {shown}")
+    return means

@@ -1,0 +1,120 @@
+"""The deep MLP of the book's chapter 4, with optional shortcut connections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .activations import ActivationSpec, activation_label, make_activation
+from .validation import check_input, check_layer_sizes
+
+__all__ = ["ExampleDeepNeuralNetwork", "make_model_pair"]
+
+
+class ExampleDeepNeuralNetwork(nn.Module):
+    r"""A stack of ``Linear -> activation`` layers with optional shortcuts.
+
+    Layer :math:`i` maps ``layer_sizes[i]`` features to ``layer_sizes[i+1]``.
+    With ``use_shortcut=True`` each layer whose output shape equals its input
+    shape adds its input back:
+
+    .. math::
+        x_{i+1} = \begin{cases} x_i + f_i(x_i) & \text{if shortcut and
+        } \dim x_i = \dim f_i(x_i) \\ f_i(x_i) & \text{otherwise} \end{cases}
+
+    Where the shapes differ (the book's final ``3 -> 1`` layer) there is no
+    shortcut: ``x + f(x)`` would not be defined.
+
+    Args:
+        layer_sizes: feature counts, input first: ``[3, 3, 3, 3, 3, 1]`` is the
+            book's five-layer network.
+        use_shortcut: add shortcut connections where shapes allow.
+        activation: a registered name (default ``"gelu"``, the tanh GELU) or a
+            zero-argument callable returning an ``nn.Module``.
+
+    Shape:
+        - Input: :math:`(*, \text{layer\_sizes}[0])`
+        - Output: :math:`(*, \text{layer\_sizes}[-1])`
+
+    Attributes:
+        layers: ``nn.ModuleList`` of ``nn.Sequential(nn.Linear, activation)``,
+            so parameters are named ``layers.{i}.0.weight`` as in the book.
+        shortcut_mask: one bool per layer, ``True`` where a shortcut is applied.
+
+    Example::
+
+        >>> torch.manual_seed(123)
+        >>> model = ExampleDeepNeuralNetwork([3, 3, 3, 3, 3, 1], use_shortcut=True)
+        >>> model(torch.tensor([[1.0, 0.0, -1.0]])).shape
+        torch.Size([1, 1])
+    """
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        use_shortcut: bool,
+        activation: ActivationSpec = "gelu",
+    ) -> None:
+        super().__init__()
+        sizes = check_layer_sizes(layer_sizes)
+        if not isinstance(use_shortcut, bool):
+            raise TypeError(
+                f"use_shortcut must be True or False, got {use_shortcut!r} "
+                f"({type(use_shortcut).__name__})"
+            )
+        self.layer_sizes = sizes
+        self.use_shortcut = use_shortcut
+        self.activation = activation_label(activation)
+        self.layers = nn.ModuleList(
+            nn.Sequential(nn.Linear(n_in, n_out), make_activation(activation))
+            for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
+        )
+        self.shortcut_mask = [
+            use_shortcut and n_in == n_out
+            for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
+        ]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(x, self.layer_sizes[0], dtype=self.layers[0][0].weight.dtype)
+        for layer, has_shortcut in zip(self.layers, self.shortcut_mask, strict=True):
+            layer_output = layer(x)
+            x = x + layer_output if has_shortcut else layer_output
+        return x
+
+    def extra_repr(self) -> str:
+        return (
+            f"layer_sizes={self.layer_sizes}, use_shortcut={self.use_shortcut}, "
+            f"activation={self.activation!r}"
+        )
+
+
+def make_model_pair(
+    layer_sizes: Sequence[int],
+    seed: int = 123,
+    activation: ActivationSpec = "gelu",
+) -> tuple[ExampleDeepNeuralNetwork, ExampleDeepNeuralNetwork]:
+    """Build ``(plain, shortcut)`` networks that start from the same weights.
+
+    Both are initialised as if ``torch.manual_seed(seed)`` had been called just
+    before each (the book's recipe), and the shortcut model is then loaded with
+    the plain model's state, so any difference in their gradients comes from the
+    shortcuts alone. The global random state is left untouched.
+
+    Args:
+        layer_sizes: as for :class:`ExampleDeepNeuralNetwork`.
+        seed: seed of the initial weights (an integer).
+        activation: as for :class:`ExampleDeepNeuralNetwork`.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        plain = ExampleDeepNeuralNetwork(layer_sizes, use_shortcut=False, activation=activation)
+        torch.manual_seed(seed)
+        shortcut = ExampleDeepNeuralNetwork(layer_sizes, use_shortcut=True, activation=activation)
+    # Same seed, same architecture: the weights already agree. Copying them makes
+    # that hold even for a factory whose modules draw random numbers differently.
+    shortcut.load_state_dict(plain.state_dict())
+    return plain, shortcut

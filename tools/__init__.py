@@ -1,0 +1,1 @@
+"""Maintenance scripts behind the Makefile targets (not part of the library)."""
