@@ -1,0 +1,126 @@
+"""GELU and the activation registry against torch's own implementations."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from shortcut_lib import ACTIVATIONS, GELU, make_activation
+
+X = torch.linspace(-10.0, 10.0, 20001)
+
+
+def test_gelu_matches_torch_tanh_approximation_float32():
+    err = (GELU()(X) - F.gelu(X, approximate="tanh")).abs().max().item()
+    assert err <= 1e-6
+
+
+def test_gelu_matches_torch_tanh_approximation_float64():
+    x = X.double()
+    err = (GELU()(x) - F.gelu(x, approximate="tanh")).abs().max().item()
+    assert err <= 1e-12
+
+
+def test_gelu_is_within_the_known_bound_of_the_exact_gelu():
+    x = X.double()
+    err = (GELU()(x) - F.gelu(x)).abs().max().item()
+    assert 4.0e-4 < err <= 4.8e-4  # the approximation is close, but not exact
+
+
+def test_gelu_hand_computed_values():
+    # 0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715x^3))) evaluated with math, not torch.
+    for x in (-3.0, -1.0, 0.0, 0.5, 2.0):
+        expected = 0.5 * x * (1 + math.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+        assert GELU()(torch.tensor(x, dtype=torch.float64)).item() == pytest.approx(expected)
+
+
+def test_seed_typo_constant_is_far_off_the_exact_gelu():
+    x = X.double()
+    typo = (GELU(0.004715)(x) - F.gelu(x)).abs().max().item()
+    assert typo == pytest.approx(0.029, abs=5e-4)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_gelu_output_follows_input_dtype(dtype):
+    x = torch.linspace(-3, 3, 7, dtype=dtype)
+    y = GELU()(x)
+    assert y.dtype == dtype
+    assert torch.allclose(y.double(), F.gelu(x.double(), approximate="tanh"), atol=2e-2)
+
+
+def test_gelu_output_follows_input_device():
+    # The meta device stands in for an accelerator: no constant may land on the CPU.
+    x = torch.empty(4, 3, device="meta")
+    y = GELU()(x)
+    assert y.device.type == "meta" and y.shape == (4, 3)
+
+
+def test_gelu_gradient_matches_torch():
+    x = X.double().requires_grad_()
+    (g_ours,) = torch.autograd.grad(GELU()(x).sum(), x)
+    x2 = X.double().requires_grad_()
+    (g_ref,) = torch.autograd.grad(F.gelu(x2, approximate="tanh").sum(), x2)
+    assert torch.allclose(g_ours, g_ref, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name, reference",
+    [
+        ("gelu", lambda x: F.gelu(x, approximate="tanh")),
+        ("gelu_exact", F.gelu),
+        ("relu", F.relu),
+        ("tanh", torch.tanh),
+        ("sigmoid", torch.sigmoid),
+        ("identity", lambda x: x),
+    ],
+)
+def test_registry_names_build_the_right_function(name, reference):
+    x = torch.linspace(-4, 4, 101, dtype=torch.float64)
+    assert torch.allclose(make_activation(name)(x), reference(x), atol=1e-12)
+
+
+def test_registry_lists_exactly_the_documented_names():
+    assert list(ACTIVATIONS) == ["gelu", "gelu_exact", "relu", "tanh", "sigmoid", "identity"]
+
+
+def test_registry_builds_a_fresh_module_each_time():
+    assert make_activation("gelu") is not make_activation("gelu")
+
+
+def test_callable_factories_are_accepted():
+    assert isinstance(make_activation(nn.ReLU), nn.ReLU)
+    module = make_activation(lambda: GELU(0.004715))
+    assert isinstance(module, GELU) and module.cubic_coefficient == 0.004715
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"'swish'.*'gelu', 'gelu_exact', 'relu'"):
+        make_activation("swish")
+
+
+def test_module_instance_is_rejected_with_a_hint():
+    with pytest.raises(TypeError, match=r"module instance.*pass its class"):
+        make_activation(GELU())
+
+
+def test_non_callable_is_rejected():
+    with pytest.raises(TypeError, match=r"got 3 \(int\)"):
+        make_activation(3)
+
+
+def test_factory_returning_a_non_module_is_rejected():
+    with pytest.raises(TypeError, match=r"expected an nn.Module"):
+        make_activation(lambda: torch.tanh)
+
+
+@pytest.mark.parametrize("bad", ["0.04", True, None])
+def test_gelu_rejects_a_non_numeric_coefficient(bad):
+    with pytest.raises(TypeError, match="cubic_coefficient"):
+        GELU(bad)
+
+
+def test_gelu_rejects_a_non_finite_coefficient():
+    with pytest.raises(ValueError, match="finite"):
+        GELU(float("nan"))
