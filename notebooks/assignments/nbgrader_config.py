@@ -1,0 +1,24 @@
+"""nbgrader configuration of the Shortcut Lessons course (run nbgrader in this folder).
+
+Instructor versions live in source/<assignment>/; `make assignments` (or
+`nbgrader generate_assignment A1 --force` here) writes the students' versions to
+release/. Grading runs the notebooks in the project's own kernel: "python3" of
+the project's .venv (jupyter starts it with the Python that runs nbgrader), so
+run nbgrader from the activated venv (`source ../../.venv/bin/activate`; nbgrader
+also needs the venv's `alembic` script on PATH).
+"""
+
+c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
+
+c.CourseDirectory.course_id = "shortcut-lessons"
+
+# The project's kernel: the venv's python3 kernelspec, whose "python" is replaced
+# by the Python running nbgrader, the venv's own, where torch and shortcut_lib live.
+c.Execute.kernel_name = "python3"
+c.ExecutePreprocessor.kernel_name = "python3"
+# A wrong answer may loop or be slow; a cell that takes longer than this fails.
+c.Execute.timeout = 120
+
+# Hidden tests go missing from the student's version; solutions become stubs.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

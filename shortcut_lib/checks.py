@@ -1,0 +1,435 @@
+"""Friendly checks for students' code: the visible tests of the assignments.
+
+Each ``check_*`` function returns ``None`` when the student's code is right and
+otherwise raises :class:`AssertionError` with a message that names the value it
+found, the value it expected, and where to look, e.g.::
+
+    AssertionError: your GELU differs from the reference by 0.029 at x = 2.1
+    (yours: 2.0346, expected: 2.0637) — check the cubic coefficient: yours
+    behaves like 0.004715, expected 0.044715
+
+The references are independent of the student's code: ``torch.nn.functional.gelu``
+(``approximate="tanh"``) for GELU and :class:`~shortcut_lib.ExampleDeepNeuralNetwork`
+for the forward pass with shortcuts. Student mistakes are reported as
+``AssertionError`` (a failed test, as nbgrader and pytest count it); handing a
+check something that is not code at all is a ``TypeError``.
+
+Example::
+
+    >>> from shortcut_lib import GELU, checks
+    >>> checks.check_gelu(GELU)            # passes silently
+    >>> checks.check_gelu(lambda x: x)     # raises AssertionError
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.overrides import TorchFunctionMode
+
+from .activations import GELU_CUBIC_COEFFICIENT
+from .model import ExampleDeepNeuralNetwork
+
+__all__ = [
+    "BOOK_LAYER_SIZES",
+    "check_gelu",
+    "check_has_activation",
+    "check_same_initial_weights",
+    "check_shortcut_forward",
+]
+
+#: The book's five-layer network: three inputs, four 3 -> 3 layers, one 3 -> 1 layer.
+BOOK_LAYER_SIZES = (3, 3, 3, 3, 3, 1)
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_FORMULA = "0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))"
+# A mix of layers with and without shortcuts: 3->5 no, 5->5 yes, 5->2 no, 2->2 yes, 2->1 no.
+_MIXED_LAYER_SIZES = (3, 5, 5, 2, 2, 1)
+
+
+# --- helpers ------------------------------------------------------------------
+
+
+def _as_function(gelu: Any) -> Callable[[torch.Tensor], Any]:
+    """Turn a GELU class, module instance or plain function into ``f(tensor)``."""
+    if isinstance(gelu, type):
+        try:
+            return gelu()
+        except Exception as error:
+            raise AssertionError(
+                f"could not build your GELU with {gelu.__name__}(): "
+                f"{type(error).__name__}: {error}; its __init__ should need no arguments"
+            ) from error
+    if not callable(gelu):
+        raise TypeError(
+            "expected your GELU class, an instance of it or a function of a tensor, "
+            f"got {gelu!r} ({type(gelu).__name__})"
+        )
+    return gelu
+
+
+def _call(function: Callable[..., Any], what: str, *args: Any) -> Any:
+    """Call student code; any exception becomes an AssertionError that says what was called."""
+    try:
+        return function(*args)
+    except AssertionError:
+        raise
+    except Exception as error:
+        raise AssertionError(f"{what} raised {type(error).__name__}: {error}") from error
+
+
+class _RecordTorchCalls(TorchFunctionMode):
+    """Record the name of every torch function called inside the ``with`` block."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.append(getattr(func, "__name__", str(func)))
+        return func(*args, **(kwargs or {}))
+
+
+def _tanh_gelu(
+    x: torch.Tensor, c: float = GELU_CUBIC_COEFFICIENT, k: float = _SQRT_2_OVER_PI
+) -> torch.Tensor:
+    return 0.5 * x * (1.0 + torch.tanh(k * (x + c * x.pow(3))))
+
+
+def _estimate_cubic_coefficient(x: float, y: float) -> float | None:
+    """Invert the tanh formula at one point: the ``c`` that gives ``GELU(x) = y``, if any."""
+    ratio = 2.0 * y / x - 1.0
+    if not -1.0 < ratio < 1.0:
+        return None
+    return (math.atanh(ratio) / _SQRT_2_OVER_PI - x) / x**3
+
+
+def _gelu_hint(x: torch.Tensor, yours: torch.Tensor) -> str:
+    """Guess which part of the formula is off, by matching ``yours`` against known slips."""
+
+    def matches(candidate: torch.Tensor) -> bool:
+        return bool(torch.allclose(yours, candidate, atol=1e-4, rtol=1e-4))
+
+    if matches(F.gelu(x)):
+        return (
+            "that is the exact GELU x·Φ(x) (torch's nn.GELU() default); this task asks for "
+            f"the tanh approximation {_FORMULA}"
+        )
+    two = int((x - 2.0).abs().argmin())
+    c_estimate = _estimate_cubic_coefficient(float(x[two]), float(yours[two]))
+    if c_estimate is not None and matches(_tanh_gelu(x, c=c_estimate)):
+        return (
+            f"check the cubic coefficient: yours behaves like {c_estimate:.4g}, "
+            f"expected {GELU_CUBIC_COEFFICIENT}"
+        )
+    if matches(2.0 * _tanh_gelu(x)):
+        return "check the factor 0.5 in front: your values are twice the reference"
+    for k, name in ((2.0 / math.pi, "2/π"), (math.sqrt(2.0 * math.pi), "√(2π)"), (1.0, "1")):
+        if matches(_tanh_gelu(x, k=k)):
+            return f"check the factor inside tanh: it should be √(2/π) ≈ 0.7979, yours is {name}"
+    if matches(torch.relu(x)):
+        return f"that is ReLU; GELU is {_FORMULA}"
+    return f"compare your code with the formula {_FORMULA}"
+
+
+def _reference_model(layer_sizes: Sequence[int], use_shortcut: bool, seed: int) -> nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return ExampleDeepNeuralNetwork(layer_sizes, use_shortcut=use_shortcut, activation="gelu")
+
+
+def _sample_inputs(in_features: int, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(4, in_features, generator=generator)
+    if in_features == 3:  # the book's sample input first
+        x = torch.cat([torch.tensor([[1.0, 0.0, -1.0]]), x])
+    return x
+
+
+def _use_reference_activations(model: nn.Module, reference: nn.Module) -> None:
+    """Swap the library's GELU into ``model``, so a forward-pass check does not also
+    grade the student's GELU (that has a check of its own)."""
+    for layer, reference_layer in zip(model.layers, reference.layers, strict=True):
+        if isinstance(layer, nn.Sequential) and len(layer) == len(reference_layer) == 2:
+            layer[1] = reference_layer[1]
+
+
+def _format(values: torch.Tensor) -> str:
+    return "[" + ", ".join(f"{v:.4g}" for v in values.flatten().tolist()) + "]"
+
+
+# --- checks -------------------------------------------------------------------
+
+
+def check_gelu(
+    gelu: Any,
+    *,
+    atol: float = 1e-5,
+    allow_torch_gelu: bool = True,
+) -> None:
+    """Check a GELU implementation against ``F.gelu(x, approximate="tanh")``.
+
+    Evaluates it on 81 points in [-4, 4] (float32) and on float64 input, and checks
+    that it returns a tensor of the input's shape and dtype, leaves the input
+    unchanged, and agrees with the reference within ``atol``. When it does not,
+    the message says by how much, where, and which part of the formula
+    :math:`0.5\\,x\\,(1 + \\tanh(\\sqrt{2/\\pi}\\,(x + 0.044715\\,x^3)))` is most
+    likely wrong (the cubic coefficient, the factor 0.5, the factor
+    :math:`\\sqrt{2/\\pi}`, or the exact GELU instead of the tanh one).
+
+    Args:
+        gelu: the student's GELU class (built with no arguments), a module
+            instance, or a function of a tensor.
+        atol: largest absolute difference accepted.
+        allow_torch_gelu: ``False`` fails code that calls torch's own gelu
+            (``F.gelu``, ``nn.GELU``) instead of implementing the formula.
+
+    Raises:
+        AssertionError: the implementation is wrong (the message says how).
+        TypeError: ``gelu`` is not callable.
+    """
+    function = _as_function(gelu)
+    for dtype in (torch.float32, torch.float64):
+        x = torch.linspace(-4.0, 4.0, 81, dtype=dtype)
+        x_before = x.clone()
+        recorder = _RecordTorchCalls()
+        with recorder:
+            yours = _call(function, f"your GELU on a {dtype} tensor", x)
+        if not allow_torch_gelu and "gelu" in recorder.names:
+            raise AssertionError(
+                "your GELU calls torch's own gelu (F.gelu or nn.GELU); implement the formula "
+                f"{_FORMULA} with torch.tanh yourself"
+            )
+        if not isinstance(yours, torch.Tensor):
+            hint = " — did you forget `return`?" if yours is None else ""
+            raise AssertionError(
+                f"your GELU returned {yours!r} ({type(yours).__name__}); expected a tensor{hint}"
+            )
+        if yours.shape != x.shape:
+            raise AssertionError(
+                f"your GELU turned an input of shape {tuple(x.shape)} into shape "
+                f"{tuple(yours.shape)}; GELU works element by element, so the shape must stay"
+            )
+        if not torch.equal(x, x_before):
+            raise AssertionError(
+                "your GELU changed its input in place; compute a new tensor instead "
+                "(e.g. x + ... rather than x += ...)"
+            )
+        if yours.dtype != dtype:
+            raise AssertionError(
+                f"your GELU turned a {dtype} input into {yours.dtype}; build constants "
+                "from Python floats (math.sqrt(2 / math.pi)) so the result keeps the input's dtype"
+            )
+        yours = yours.detach()
+        reference = F.gelu(x, approximate="tanh")
+        difference = (yours - reference).abs()
+        if not bool(torch.isfinite(yours).all()):
+            worst = int((~torch.isfinite(yours)).nonzero()[0])
+            raise AssertionError(
+                f"your GELU returned {float(yours[worst])} at x = {float(x[worst]):.1f} "
+                f"(expected {float(reference[worst]):.4f})"
+            )
+        if float(difference.max()) > atol:
+            worst = int(difference.argmax())
+            raise AssertionError(
+                f"your GELU differs from the reference by {float(difference[worst]):.2g} at "
+                f"x = {float(x[worst]):.1f} (yours: {float(yours[worst]):.4f}, expected: "
+                f"{float(reference[worst]):.4f}) — {_gelu_hint(x, yours)}"
+            )
+
+
+def check_shortcut_forward(
+    model_class: Callable[..., nn.Module],
+    *,
+    layer_sizes: Sequence[Sequence[int]] = (BOOK_LAYER_SIZES, _MIXED_LAYER_SIZES),
+    seed: int = 123,
+    atol: float = 1e-5,
+) -> None:
+    """Check a network's forward pass, with and without shortcuts, against the library's.
+
+    For every ``layer_sizes`` and ``use_shortcut`` in (False, True), builds
+    ``model_class(sizes, use_shortcut)``, loads the weights of
+    ``ExampleDeepNeuralNetwork(sizes, use_shortcut)`` made with ``seed`` (so
+    the student's ``__init__`` must name its parameters like the book:
+    ``layers.{i}.0.weight``), and compares the outputs on a few inputs. The
+    default sizes include the book's network and one whose layers change width
+    (3 -> 5 -> 5 -> 2 -> 2 -> 1), where only the same-width layers may add a shortcut.
+    The library's GELU is swapped into each ``nn.Sequential(Linear, activation)``
+    layer first, so only the forward pass is graded here, not the student's GELU.
+
+    Raises:
+        AssertionError: the outputs differ, the model cannot be built, or its
+            parameters are not named like the book's (the message says which).
+    """
+    if not callable(model_class):
+        raise TypeError(
+            f"expected your network class, got {model_class!r} ({type(model_class).__name__})"
+        )
+    name = getattr(model_class, "__name__", repr(model_class))
+    for sizes in layer_sizes:
+        sizes = list(sizes)
+        x = _sample_inputs(sizes[0], seed)
+        plain_ref = _reference_model(sizes, False, seed)
+        shortcut_ref = _reference_model(sizes, True, seed)
+        for use_shortcut, reference in ((False, plain_ref), (True, shortcut_ref)):
+            call = f"{name}({sizes}, use_shortcut={use_shortcut})"
+            model = _call(model_class, call, sizes, use_shortcut)
+            if not isinstance(model, nn.Module):
+                raise AssertionError(f"{call} built a {type(model).__name__}, not an nn.Module")
+            expected_names = list(reference.state_dict())
+            your_names = list(model.state_dict())
+            if your_names != expected_names:
+                raise AssertionError(
+                    f"{call} has parameters {your_names}, expected {expected_names}; keep the "
+                    "__init__ given in the notebook (nn.Sequential(nn.Linear(...), GELU()) per "
+                    "layer, in an nn.ModuleList called layers)"
+                )
+            _call(model.load_state_dict, f"loading weights into {call}", reference.state_dict())
+            _use_reference_activations(model, reference)
+            with torch.no_grad():
+                expected = reference(x)
+                try:
+                    yours = model(x)
+                except RuntimeError as error:
+                    raise AssertionError(
+                        f"{call} on input of shape {tuple(x.shape)} raised RuntimeError: {error} — "
+                        "a shortcut x + layer_output only works where the layer keeps the shape: "
+                        "check x.shape == layer_output.shape before adding"
+                    ) from error
+                except Exception as error:
+                    raise AssertionError(
+                        f"{call} on input of shape {tuple(x.shape)} raised "
+                        f"{type(error).__name__}: {error}"
+                    ) from error
+            if not isinstance(yours, torch.Tensor):
+                raise AssertionError(
+                    f"{call}'s forward returned {yours!r} ({type(yours).__name__}); "
+                    "expected a tensor — did you forget `return x`?"
+                )
+            if yours.shape != expected.shape:
+                raise AssertionError(
+                    f"{call} returned shape {tuple(yours.shape)} for input shape "
+                    f"{tuple(x.shape)}, expected {tuple(expected.shape)} — every layer must run, "
+                    "and where a layer changes the width (like the last, 3 -> 1) its output "
+                    "replaces x: no shortcut there"
+                )
+            if torch.allclose(yours, expected, atol=atol, rtol=1e-4):
+                continue
+            other = shortcut_ref if not use_shortcut else plain_ref
+            with torch.no_grad():
+                other_output = other(x)
+            if torch.allclose(yours, other_output, atol=atol, rtol=1e-4):
+                hint = (
+                    "your forward adds shortcuts although use_shortcut=False"
+                    if not use_shortcut
+                    else "your forward ignores use_shortcut: the output equals the plain network's"
+                )
+            else:
+                hint = (
+                    "each layer computes layer_output = layer(x); then x = x + layer_output "
+                    "if use_shortcut and x.shape == layer_output.shape, else x = layer_output"
+                )
+            raise AssertionError(
+                f"{call} gives {_format(yours[:, 0])} for the first output feature of "
+                f"{len(x)} sample inputs, expected {_format(expected[:, 0])} — {hint}"
+            )
+
+
+def check_same_initial_weights(
+    model_a: nn.Module,
+    model_b: nn.Module,
+    *,
+    names: tuple[str, str] = ("model_without_shortcut", "model_with_shortcut"),
+) -> None:
+    """Check that two models hold exactly the same parameters (a fair comparison).
+
+    Comparing a network with and without shortcuts only says something about
+    the shortcuts if both start from the same weights.
+
+    Args:
+        model_a, model_b: the two models.
+        names: what to call them in the message.
+
+    Raises:
+        AssertionError: the parameter names differ, or the first parameter
+            that differs (with the largest difference).
+        TypeError: either argument is not an ``nn.Module``.
+    """
+    for model, label in zip((model_a, model_b), names, strict=True):
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"{label} must be a torch.nn.Module, got {type(model).__name__}")
+    state_a, state_b = model_a.state_dict(), model_b.state_dict()
+    if list(state_a) != list(state_b):
+        raise AssertionError(
+            f"{names[0]} has parameters {list(state_a)} but {names[1]} has {list(state_b)}; "
+            "build both from the same class and layer sizes"
+        )
+    for key, tensor_a in state_a.items():
+        tensor_b = state_b[key]
+        if tensor_a.shape != tensor_b.shape:
+            raise AssertionError(
+                f"{key} has shape {tuple(tensor_a.shape)} in {names[0]} but "
+                f"{tuple(tensor_b.shape)} in {names[1]}"
+            )
+        if not torch.equal(tensor_a, tensor_b):
+            largest = float((tensor_a - tensor_b).abs().max())
+            raise AssertionError(
+                f"{key} differs between {names[0]} and {names[1]} (largest difference "
+                f"{largest:.2g}): the two models did not start from the same weights, so their "
+                "gradients are not comparable — call torch.manual_seed(123) right before "
+                f"building each, or copy the weights: {names[1]}.load_state_dict("
+                f"{names[0]}.state_dict())"
+            )
+
+
+def check_has_activation(model: nn.Module, *, name: str = "model") -> None:
+    """Check that every layer of a deep MLP applies an activation after its ``nn.Linear``.
+
+    Two tests. Structure: in a model with ``layers`` (an ``nn.ModuleList`` of
+    ``nn.Sequential``), every ``Linear`` must be followed by a module that is not
+    a ``Linear``. Behaviour: the whole model must not be affine, i.e.
+    ``f((a + b) / 2) != (f(a) + f(b)) / 2`` for some inputs. The classic slip
+    ``nn.Linear(3, 3, GELU())`` passes the activation as ``bias`` (the third
+    argument), so the layer silently has a bias and no activation.
+
+    Raises:
+        AssertionError: a layer lacks an activation or the model is affine.
+        TypeError: ``model`` is not an ``nn.Module``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
+    layers = getattr(model, "layers", None)
+    if isinstance(layers, (nn.ModuleList, nn.Sequential)):
+        for index, layer in enumerate(layers):
+            children = list(layer.children()) if isinstance(layer, nn.Sequential) else [layer]
+            for position, child in enumerate(children):
+                if isinstance(child, nn.Linear) and (
+                    position + 1 == len(children) or isinstance(children[position + 1], nn.Linear)
+                ):
+                    raise AssertionError(
+                        f"{name}.layers[{index}] is {' '.join(repr(layer).split())}: nothing "
+                        "follows its Linear, so "
+                        "the layer has no activation (and the whole network is linear). "
+                        "nn.Linear(n_in, n_out, GELU()) passes GELU() as the `bias` argument; "
+                        "write nn.Sequential(nn.Linear(n_in, n_out), GELU())"
+                    )
+    first_linear = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
+    if first_linear is None:
+        return
+    in_features = first_linear.in_features
+    generator = torch.Generator().manual_seed(0)
+    a = 3.0 * torch.randn(8, in_features, generator=generator, dtype=first_linear.weight.dtype)
+    b = 3.0 * torch.randn(8, in_features, generator=generator, dtype=first_linear.weight.dtype)
+    with torch.no_grad():
+        f_mid = _call(model, f"{name} on input of shape {tuple(a.shape)}", (a + b) / 2)
+        f_avg = (model(a) + model(b)) / 2
+    if torch.allclose(f_mid, f_avg, atol=1e-5, rtol=1e-4):
+        raise AssertionError(
+            f"{name} is affine: f((a + b) / 2) equals (f(a) + f(b)) / 2 for random inputs, so "
+            "no layer applies a non-linear activation; check how each layer is built"
+        )
