@@ -1,0 +1,163 @@
+r"""The deep MLP's shape, counted and checked without training it.
+
+Where the shortcuts go, how many parameters there are (by formula, and by counting a
+model's tensors), and whether a network is secretly affine (seed ``002`` built one
+whose ``GELU()`` went into ``nn.Linear``'s ``bias`` argument, leaving no activation).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .validation import check_layer_sizes
+
+__all__ = [
+    "ArchitectureSummary",
+    "architecture_summary",
+    "count_parameters",
+    "deep_mlp_sizes",
+    "linearity_gap",
+    "parameter_count",
+    "shortcut_mask",
+]
+
+
+def _check_positive_int(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a positive integer, got {value!r} ({type(value).__name__})"
+        )
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def deep_mlp_sizes(
+    depth: int, width: int, in_features: int | None = None, out_features: int = 1
+) -> list[int]:
+    """``layer_sizes`` of a ``depth``-layer MLP: ``depth - 1`` hidden layers of ``width``.
+
+    ``deep_mlp_sizes(5, 3)`` is the book's ``[3, 3, 3, 3, 3, 1]``: the input has
+    ``in_features`` (default: ``width``), the last layer maps to ``out_features``.
+
+    Example::
+
+        >>> deep_mlp_sizes(5, 3)
+        [3, 3, 3, 3, 3, 1]
+        >>> deep_mlp_sizes(3, 8, in_features=2)
+        [2, 8, 8, 1]
+    """
+    depth = _check_positive_int(depth, "depth")
+    width = _check_positive_int(width, "width")
+    in_features = width if in_features is None else _check_positive_int(in_features, "in_features")
+    out_features = _check_positive_int(out_features, "out_features")
+    return [in_features] + [width] * (depth - 1) + [out_features]
+
+
+def shortcut_mask(layer_sizes: Sequence[int], use_shortcut: bool = True) -> list[bool]:
+    """One bool per layer: does that layer add its input back (``x + f(x)``)?
+
+    A shortcut needs the layer's output to have the input's shape, so it is
+    applied only where ``layer_sizes[i] == layer_sizes[i + 1]`` (the same rule as
+    :class:`~shortcut_lib.ExampleDeepNeuralNetwork`'s ``shortcut_mask``).
+
+    Example::
+
+        >>> shortcut_mask([3, 3, 3, 3, 3, 1])
+        [True, True, True, True, False]
+    """
+    sizes = check_layer_sizes(layer_sizes)
+    if not isinstance(use_shortcut, bool):
+        raise TypeError(f"use_shortcut must be True or False, got {use_shortcut!r}")
+    return [
+        use_shortcut and n_in == n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
+    ]
+
+
+def parameter_count(layer_sizes: Sequence[int]) -> int:
+    r"""Parameters of the MLP, by formula: :math:`\sum_i (n_i\,n_{i+1} + n_{i+1})`.
+
+    Each ``nn.Linear(n_in, n_out)`` holds an ``n_out x n_in`` weight and ``n_out``
+    biases; activations and shortcuts add none.
+
+    Example::
+
+        >>> parameter_count([3, 3, 3, 3, 3, 1])  # 4 * (9 + 3) + (3 + 1)
+        52
+    """
+    sizes = check_layer_sizes(layer_sizes)
+    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of scalars in ``model``'s parameter tensors (each shared tensor counted once)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+@dataclass(frozen=True)
+class ArchitectureSummary:
+    """What the architecture explorer reports for one ``layer_sizes``."""
+
+    layer_sizes: list[int]
+    depth: int
+    parameters: int
+    shortcut_mask: list[bool]
+
+    @property
+    def shortcuts(self) -> int:
+        """How many layers get a shortcut (with ``use_shortcut=True``)."""
+        return sum(self.shortcut_mask)
+
+    def __str__(self) -> str:
+        layers = "1 layer" if self.depth == 1 else f"{self.depth} layers"
+        return (
+            f"layer_sizes={self.layer_sizes}: {layers}, {self.parameters} parameters, "
+            f"{self.shortcuts} of {layers} with a shortcut"
+        )
+
+
+def architecture_summary(layer_sizes: Sequence[int]) -> ArchitectureSummary:
+    """Depth, parameter count and shortcut positions of the MLP with these sizes."""
+    sizes = check_layer_sizes(layer_sizes)
+    return ArchitectureSummary(
+        layer_sizes=sizes,
+        depth=len(sizes) - 1,
+        parameters=parameter_count(sizes),
+        shortcut_mask=shortcut_mask(sizes),
+    )
+
+
+def linearity_gap(
+    function: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, scale: float = 2.0
+) -> float:
+    r"""How far ``function`` is from affine along ``x``: :math:`\max|f(sx)-f(0)-s(f(x)-f(0))|`.
+
+    For an affine map :math:`f(x) = Ax + b` this is 0 up to rounding, for every
+    ``x`` and ``scale``. A network with working nonlinear activations gives a
+    clearly non-zero number. Runs without gradients.
+
+    Args:
+        function: a module or callable taking a tensor shaped like ``x``.
+        x: a floating-point input (the zero input is ``torch.zeros_like(x)``).
+        scale: the factor :math:`s` (any finite number other than 0 and 1).
+    """
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point torch.Tensor, got {x!r}")
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not math.isfinite(scale):
+        raise TypeError(f"scale must be a finite real number, got {scale!r}")
+    if scale in (0, 1):
+        raise ValueError(
+            f"scale must differ from 0 and 1 (the check is trivial there), got {scale!r}"
+        )
+    with torch.no_grad():
+        f0 = function(torch.zeros_like(x))
+        gap = function(scale * x) - f0 - scale * (function(x) - f0)
+    return float(gap.abs().max())
