@@ -9,6 +9,7 @@ made, so they are shown only where a notebook (or an explorer) displays them.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,8 +17,17 @@ import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.text import Text
 
-__all__ = ["COLORS", "OKABE_ITO", "figure_style", "new_figure", "figure_to_png"]
+__all__ = [
+    "COLORS",
+    "OKABE_ITO",
+    "figure_style",
+    "new_figure",
+    "figure_to_png",
+    "plot_gradient_comparison",
+]
 
 #: Okabe & Ito (2008), distinguishable with every common colour-vision deficiency.
 OKABE_ITO = {
@@ -88,3 +98,134 @@ def figure_to_png(fig: Figure) -> bytes:
     with figure_style():
         fig.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+# --- Lesson 03: gradient comparison ---------------------------------------------
+
+
+_SUPERSCRIPT_DIGITS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_of_ten_label(value: float, position: int | None = None) -> str:
+    """Tick label ``10⁻⁴`` for a power of ten (``""`` for anything else)."""
+    if value <= 0:
+        return ""
+    exponent = math.log10(value)
+    if abs(exponent - round(exponent)) > 1e-6:
+        return ""
+    return "10" + str(round(exponent)).translate(_SUPERSCRIPT_DIGITS)
+
+
+def _gradient_ylim(values: list[float]) -> tuple[float, float]:
+    """Log-axis limits around the positive values, with headroom on top for the legend."""
+    positive = [v for v in values if v > 0 and math.isfinite(v)]
+    if not positive:
+        return 1e-8, 1.0
+    # Half a decade below the smallest bar so it stays visible, a little above the tallest.
+    low = math.log10(min(positive)) - 0.5
+    high = max(math.log10(max(positive)) + 0.1, low + 1.0)
+    headroom = 0.45 * (high - low)  # the legend and the ratio box sit above the bars
+    return 10.0**low, 10.0 ** (high + headroom)
+
+
+def plot_gradient_comparison(
+    plain: dict[str, float],
+    shortcut: dict[str, float],
+    title: str | None = None,
+    figure: Figure | None = None,
+) -> Figure:
+    """Bar chart of per-layer gradient magnitudes, plain vs shortcut, on a log scale.
+
+    Layer 0 (next to the input) is on the left. A box gives each network's
+    vanishing ratio, first-layer gradient / last-layer gradient.
+
+    Args:
+        plain, shortcut: ``{"layers.0.0.weight": mean |grad|, ...}`` in layer order,
+            e.g. from :func:`~shortcut_lib.comparison.compare_gradients`.
+        title: axes title; a default names the number of layers.
+        figure: redraw this figure in place instead of making a new one: a figure
+            returned by an earlier call, or an empty one from :func:`new_figure`
+            (what the gradient explorer does; much cheaper than a new figure).
+
+    Returns:
+        The figure. ``figure.axes[0].containers`` are the bars, plain then shortcut
+        (labels ``"plain"``, ``"with shortcuts"``); bars of height 0 are not visible
+        on the log axis.
+    """
+    from .comparison import vanishing_ratio  # comparison imports torch; keep plotting light
+
+    if list(plain) != list(shortcut):
+        raise ValueError(
+            f"plain and shortcut must have the same layers, got {list(plain)} and {list(shortcut)}"
+        )
+    if not plain:
+        raise ValueError("plain and shortcut are empty; expected at least one layer")
+    n_layers = len(plain)
+    values = [*plain.values(), *shortcut.values()]
+    if figure is None:
+        figure, ax = new_figure(figsize=(7.0, 4.0))
+    else:
+        ax = figure.axes[0]
+    with figure_style():
+        texts = {text.get_gid(): text for text in ax.texts}
+        if "gradient-ratio" not in texts:
+            texts = _set_up_gradient_axes(ax)
+        # Update what exists rather than ax.clear(): rebuilding ticks and texts made
+        # every explorer redraw several times slower.
+        bars_by_label = {bars.get_label(): bars for bars in ax.containers}
+        positions = range(n_layers)
+        for label, means, offset, color in (
+            ("plain", plain, -0.2, COLORS["plain"]),
+            ("with shortcuts", shortcut, 0.2, COLORS["shortcut"]),
+        ):
+            bars = bars_by_label.get(label)
+            if bars is not None and len(bars) == n_layers:
+                for rect, value in zip(bars, means.values(), strict=True):
+                    rect.set_height(value)
+            else:
+                if bars is not None:
+                    bars.remove()
+                x = [p + offset for p in positions]
+                ax.bar(x, list(means.values()), width=0.4, color=color, label=label)
+        ax.set_ylim(*_gradient_ylim(values))
+        ax.set_xlim(-0.6, n_layers - 0.4)
+        step = max(1, math.ceil(n_layers / 16))  # at most ~16 tick labels
+        ax.set_xticks(list(positions)[::step])
+        ax.set_xlabel(f"layer (0 = next to the input, {n_layers - 1} = output)")
+        ax.set_title(title if title is not None else f"Gradient per layer, {n_layers} layers")
+
+        def shown(means: dict[str, float]) -> str:
+            if not any(means.values()):
+                return "— (all 0)"
+            ratio = vanishing_ratio(means)
+            return "— (last layer's is 0)" if math.isnan(ratio) else f"{ratio:.4g}"
+
+        texts["gradient-ratio"].set_text(
+            f"first ÷ last layer gradient\nplain: {shown(plain)}\nwith shortcuts: {shown(shortcut)}"
+        )
+        texts["gradient-all-zero"].set_visible(not any(v > 0 for v in values))
+    return figure
+
+
+def _set_up_gradient_axes(ax: Axes) -> dict[str, Text]:
+    """What every gradient comparison shares: log axis, labels, legend, annotation boxes."""
+    # Limits before the log scale: log-scaling empty autoscaled limits would warn.
+    ax.set_ylim(1e-8, 1.0)
+    ax.set_yscale("log")
+    # Plain-text labels (10⁻⁴): matplotlib's default $10^{-4}$ goes through mathtext,
+    # which made every redraw of the explorer several times slower.
+    ax.yaxis.set_major_formatter(_power_of_ten_label)
+    ax.minorticks_off()
+    ax.set_ylabel("mean |∂loss/∂W|  (log scale)")
+    handles = [
+        Patch(color=COLORS["plain"], label="plain"),
+        Patch(color=COLORS["shortcut"], label="with shortcuts"),
+    ]
+    ax.legend(handles=handles, loc="upper left", ncols=2)
+    box = {"boxstyle": "round", "facecolor": "white", "edgecolor": "#BBBBBB"}
+    ratio = ax.text(0.99, 0.97, "", transform=ax.transAxes, ha="right", va="top", bbox=box)
+    ratio.set_gid("gradient-ratio")
+    message = "every gradient is exactly 0:\nthe output already equals the target 0"
+    all_zero = ax.text(0.5, 0.4, message, transform=ax.transAxes, ha="center", va="center")
+    all_zero.set_gid("gradient-all-zero")
+    return {"gradient-ratio": ratio, "gradient-all-zero": all_zero}

@@ -18,9 +18,11 @@ from IPython import get_ipython
 from IPython.display import Image, clear_output, display
 from matplotlib.figure import Figure
 
-from .plotting import figure_to_png
+from .activations import ACTIVATIONS
+from .comparison import compare_gradients, deep_layer_sizes
+from .plotting import figure_to_png, new_figure, plot_gradient_comparison
 
-__all__ = ["Explorer"]
+__all__ = ["Explorer", "gradient_explorer"]
 
 DrawFunction = Callable[..., tuple[Figure, Any]]
 
@@ -82,3 +84,69 @@ class Explorer(widgets.VBox):
 
     def _on_change(self, change: dict) -> None:
         self.redraw()
+
+
+# --- Lesson 03: gradient comparison ---------------------------------------------
+
+#: Slider ranges of the gradient explorer: (min, max).
+GRADIENT_EXPLORER_RANGES = {"depth": (2, 30), "width": (1, 16), "seed": (0, 999)}
+
+
+def gradient_explorer(
+    depth: int = 5, width: int = 3, activation: str = "gelu", seed: int = 123
+) -> Explorer:
+    """Plain vs shortcut gradients per layer, for any depth, width, activation and seed.
+
+    Each change rebuilds the fair pair of networks
+    (``compare_gradients(deep_layer_sizes(depth, width), seed, activation)``: equal
+    initial weights, input :func:`~shortcut_lib.comparison.default_input`, which is
+    the book's ``[[1., 0., -1.]]`` at width 3) and redraws both bar series in the
+    same figure. The defaults are the book's set-up.
+
+    Args:
+        depth: number of layers, 2-30 (the last maps ``width -> 1``, without shortcut).
+        width: features per hidden layer, 1-16.
+        activation: a name from :data:`~shortcut_lib.activations.ACTIVATIONS`.
+        seed: seed of the initial weights, 0-999.
+
+    Returns:
+        An :class:`Explorer` with controls ``"depth"``, ``"width"``, ``"activation"``,
+        ``"seed"``; ``explorer.data`` is ``{"plain": {...}, "shortcut": {...}}``, the
+        two tables of gradient means drawn.
+    """
+    for name, value in (("depth", depth), ("width", width), ("seed", seed)):
+        low, high = GRADIENT_EXPLORER_RANGES[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+        if not low <= value <= high:
+            raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
+    if activation not in ACTIVATIONS:
+        valid = ", ".join(repr(name) for name in ACTIVATIONS)
+        raise ValueError(f"unknown activation {activation!r}; expected one of {valid}")
+
+    def slider(name: str, value: int, description: str) -> widgets.IntSlider:
+        low, high = GRADIENT_EXPLORER_RANGES[name]
+        return widgets.IntSlider(value=value, min=low, max=high, description=description)
+
+    controls = {
+        "depth": slider("depth", depth, "layers"),
+        "width": slider("width", width, "width"),
+        "activation": widgets.Dropdown(
+            options=list(ACTIVATIONS), value=activation, description="activation"
+        ),
+        "seed": slider("seed", seed, "seed"),
+    }
+    # One figure for the explorer's lifetime, redrawn in place, with fixed margins
+    # (wide enough for any tick label): a new figure, or constrained layout's extra
+    # measuring pass, on every slider step would cost more than the gradients.
+    figure, _ = new_figure(figsize=(7.0, 4.0))
+    figure.set_layout_engine(None)
+    figure.subplots_adjust(left=0.11, right=0.98, bottom=0.13, top=0.91)
+
+    def draw(depth: int, width: int, activation: str, seed: int) -> tuple[Figure, dict]:
+        plain, shortcut = compare_gradients(deep_layer_sizes(depth, width), seed, activation)
+        title = f"{depth} layers, {width} wide, {activation}, seed {seed}"
+        plot_gradient_comparison(plain, shortcut, title=title, figure=figure)
+        return figure, {"plain": plain, "shortcut": shortcut}
+
+    return Explorer(controls, draw, title="Gradient explorer: plain vs shortcut, per layer")

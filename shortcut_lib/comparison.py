@@ -1,0 +1,230 @@
+"""Plain vs shortcut: the same network, the same weights, one backward pass each.
+
+Lesson 03's measurement. :func:`compare_gradients` builds a fair pair of networks
+(:func:`~shortcut_lib.model.make_model_pair`: equal initial weights, differing only
+in the shortcuts) and returns the mean absolute weight gradient of every layer
+for both; :func:`vanishing_ratio` condenses a table to one number, the first
+layer's gradient over the last layer's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import nn
+
+from .activations import ActivationSpec
+from .gradients import layer_gradient_means
+from .model import make_model_pair
+from .validation import check_layer_sizes
+
+__all__ = [
+    "BOOK_INPUT",
+    "BOOK_LAYER_SIZES",
+    "compare_gradients",
+    "deep_layer_sizes",
+    "default_input",
+    "format_gradient_table",
+    "max_weight_difference",
+    "vanishing_ratio",
+]
+
+#: The book's network: five layers, three features wide, one output.
+BOOK_LAYER_SIZES: tuple[int, ...] = (3, 3, 3, 3, 3, 1)
+
+#: The book's sample input, ``[[1., 0., -1.]]`` (use ``default_input(3)`` for a fresh copy).
+BOOK_INPUT = torch.tensor([[1.0, 0.0, -1.0]])
+
+
+def _check_positive_int(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"{name} must be a positive integer, got {value!r} ({type(value).__name__})"
+        )
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def deep_layer_sizes(depth: int, width: int) -> list[int]:
+    """``layer_sizes`` of a network with ``depth`` layers, ``width`` features wide, one output.
+
+    ``depth - 1`` layers map ``width -> width`` (these get shortcuts) and the last
+    maps ``width -> 1`` (no shortcut: the shapes differ).
+
+    Example::
+
+        >>> deep_layer_sizes(5, 3)  # the book's network
+        [3, 3, 3, 3, 3, 1]
+    """
+    _check_positive_int(depth, "depth")
+    _check_positive_int(width, "width")
+    return [width] * depth + [1]
+
+
+def default_input(width: int) -> torch.Tensor:
+    r"""The sample input used when none is given: ``width`` values evenly spaced from 1 to -1.
+
+    .. math:: x_j = 1 - \frac{2j}{\text{width} - 1}, \qquad j = 0, \dots, \text{width} - 1
+
+    For ``width == 3`` this is exactly the book's ``[[1., 0., -1.]]``; other widths
+    get the same pattern stretched (``width == 1`` gives ``[[1.]]``). It is fixed,
+    not random, so the seed changes only the weights.
+
+    Shape:
+        Output: :math:`(1, \text{width})`, float32.
+    """
+    _check_positive_int(width, "width")
+    return torch.linspace(1.0, -1.0, width).unsqueeze(0)
+
+
+def compare_gradients(
+    layer_sizes: Sequence[int] = BOOK_LAYER_SIZES,
+    seed: int = 123,
+    activation: ActivationSpec = "gelu",
+    x: torch.Tensor | None = None,
+) -> tuple[dict[str, float], dict[str, float]]:
+    r"""Per-layer gradient magnitudes of a plain and a shortcut network with equal weights.
+
+    Builds ``make_model_pair(layer_sizes, seed, activation)``, runs one forward
+    and backward pass of ``MSE(model(x), 0)`` through each, and returns
+    :math:`\operatorname{mean}|\partial \text{loss}/\partial W_i|` per layer
+    (see :func:`~shortcut_lib.gradients.layer_gradient_means`). The global
+    random state is left untouched, so the result depends only on the arguments.
+
+    Args:
+        layer_sizes: feature counts, input first; the book's ``[3, 3, 3, 3, 3, 1]``
+            by default.
+        seed: seed of the (shared) initial weights.
+        activation: a registered name (``"gelu"``, ``"relu"``, ...) or a factory.
+        x: input of shape :math:`(*, \text{layer\_sizes}[0])`; ``None`` means
+            :func:`default_input` ``(layer_sizes[0])``, which for the book's width 3
+            is the book's ``[[1., 0., -1.]]``.
+
+    Returns:
+        ``(plain_means, shortcut_means)``: two dicts ``{"layers.0.0.weight": ..., ...}``
+        in layer order.
+
+    Example::
+
+        >>> plain, shortcut = compare_gradients()
+        >>> f"{plain['layers.0.0.weight']:.4g}", f"{shortcut['layers.0.0.weight']:.4g}"
+        ('0.0002017', '0.2217')
+    """
+    sizes = check_layer_sizes(layer_sizes)
+    if x is None:
+        x = default_input(sizes[0])
+    plain, shortcut = make_model_pair(sizes, seed=seed, activation=activation)
+    return layer_gradient_means(plain, x), layer_gradient_means(shortcut, x)
+
+
+def vanishing_ratio(means: Mapping[str, float]) -> float:
+    r"""First layer's gradient divided by the last layer's: how much of the signal survives.
+
+    .. math:: r = \frac{\operatorname{mean}|\partial L/\partial W_0|}
+                       {\operatorname{mean}|\partial L/\partial W_{n-1}|}
+
+    Backpropagation starts at the last layer, so :math:`r \ll 1` means the
+    gradient fades on its way back to the input: it *vanishes*. :math:`r \approx 1`
+    means the first layer learns as fast as the last.
+
+    Args:
+        means: a table from :func:`compare_gradients` or
+            :func:`~shortcut_lib.gradients.layer_gradient_means` (layer order).
+
+    Returns:
+        The ratio; ``nan`` if the last layer's gradient is exactly 0 (e.g. a final
+        ReLU that outputs 0 = the target, so the loss and every gradient are 0).
+
+    Raises:
+        ValueError: ``means`` is empty.
+    """
+    if not isinstance(means, Mapping):
+        raise TypeError(
+            f"means must be a dict of layer name -> gradient mean, got {type(means).__name__}"
+        )
+    if not means:
+        raise ValueError("means is empty; expected at least one layer's gradient mean")
+    values = list(means.values())
+    first, last = float(values[0]), float(values[-1])
+    if last == 0.0:
+        return math.nan
+    return first / last
+
+
+def max_weight_difference(model_a: nn.Module, model_b: nn.Module) -> float:
+    """Largest absolute difference between two models' parameters and buffers.
+
+    ``0.0`` means the two start from identical weights, the condition for a fair
+    comparison. Compares the ``state_dict`` entry by entry.
+
+    Raises:
+        ValueError: the models do not have the same entries or shapes.
+    """
+    for name, model in (("model_a", model_a), ("model_b", model_b)):
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
+    state_a, state_b = model_a.state_dict(), model_b.state_dict()
+    if list(state_a) != list(state_b):
+        raise ValueError(
+            f"the models have different parameters: {sorted(set(state_a) ^ set(state_b))}"
+        )
+    largest = 0.0
+    for name, tensor_a in state_a.items():
+        tensor_b = state_b[name]
+        if tensor_a.shape != tensor_b.shape:
+            raise ValueError(
+                f"{name} has shape {tuple(tensor_a.shape)} in model_a but "
+                f"{tuple(tensor_b.shape)} in model_b"
+            )
+        if tensor_a.numel():
+            diff = (tensor_a.detach().double() - tensor_b.detach().double()).abs().max().item()
+            largest = max(largest, diff)
+    return largest
+
+
+def format_gradient_table(
+    plain: Mapping[str, float], shortcut: Mapping[str, float], significant_digits: int = 4
+) -> str:
+    """A plain-text table: one row per layer, plain and shortcut gradient means and their ratio.
+
+    Numbers are rounded to ``significant_digits`` (the 5th digit onwards changes
+    with the CPU and torch version).
+
+    Example::
+
+        >>> print(format_gradient_table(*compare_gradients()))  # doctest: +NORMALIZE_WHITESPACE
+        layer  plain      shortcut   shortcut / plain
+        0      0.0002017  0.2217     1099
+        ...
+    """
+    if list(plain) != list(shortcut):
+        raise ValueError(
+            f"plain and shortcut must have the same layers, got {list(plain)} and {list(shortcut)}"
+        )
+    _check_positive_int(significant_digits, "significant_digits")
+    digits = significant_digits
+
+    def number(value: float) -> str:
+        # "#" keeps trailing zeros (0.3290, not 0.329) so every cell shows the same
+        # number of digits; the bare "." it leaves on integers (1099.) is dropped.
+        return f"{value:#.{digits}g}".rstrip(".")
+
+    header = ["layer", "plain", "shortcut", "shortcut / plain"]
+    rows = []
+    for index, name in enumerate(plain):
+        p, s = plain[name], shortcut[name]
+        ratio = number(s / p) if p != 0 else ("nan" if s == 0 else "inf")
+        rows.append([str(index), number(p), number(s), ratio])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    # Layer left-aligned, numbers right-aligned so their decimal points roughly line up.
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines)

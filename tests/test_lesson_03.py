@@ -1,0 +1,397 @@
+"""Lesson 03: the plain-vs-shortcut gradient comparison, its figure and its explorer.
+
+References are independent of the code under test: the book's and seed 002's printed
+tables, a hand-written functional forward pass differentiated with torch.autograd.grad,
+and ratios computed by hand from the tables.
+"""
+
+import math
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from matplotlib.colors import to_hex
+
+from shortcut_lib import ExampleDeepNeuralNetwork, make_model_pair
+from shortcut_lib.comparison import (
+    BOOK_INPUT,
+    BOOK_LAYER_SIZES,
+    compare_gradients,
+    deep_layer_sizes,
+    default_input,
+    format_gradient_table,
+    max_weight_difference,
+    vanishing_ratio,
+)
+from shortcut_lib.plotting import COLORS, figure_to_png, plot_gradient_comparison
+from shortcut_lib.widgets import gradient_explorer
+
+RTOL = 1e-5
+SIZES = [3, 3, 3, 3, 3, 1]
+NAMES = [f"layers.{i}.0.weight" for i in range(5)]
+
+# The issue's measured tables (torch 2.13.0 CPU), 5 significant digits.
+BOOK_PLAIN = [2.0174e-4, 1.2011e-4, 7.1520e-4, 1.3989e-3, 5.0496e-3]
+BOOK_SHORTCUT = [0.22170, 0.20694, 0.32897, 0.26657, 1.32585]
+SEED_002_PLAIN = [1.5313e-3, 8.7347e-4, 2.1116e-3, 3.0935e-3, 7.8806e-3]
+SEED_002_SHORTCUT = [0.24867, 0.80065, 0.38362, 0.39542, 1.00109]
+# Full precision, from the same run (see tests/test_seeds.py), for the rtol 1e-5 checks.
+BOOK_PLAIN_FULL = [
+    0.00020173587836325169,
+    0.0001201116101583466,
+    0.0007152041071094573,
+    0.0013988733990117908,
+    0.005049645435065031,
+]
+BOOK_SHORTCUT_FULL = [
+    0.22169801592826843,
+    0.2069411277770996,
+    0.3289700150489807,
+    0.26657330989837646,
+    1.3258544206619263,
+]
+SEED_002_PLAIN_FULL = [
+    0.0015313407639041543,
+    0.0008734685834497213,
+    0.002111609559506178,
+    0.0030934568494558334,
+    0.007880656979978085,
+]
+SEED_002_SHORTCUT_FULL = [
+    0.24866610765457153,
+    0.8006523251533508,
+    0.3836197853088379,
+    0.3954206109046936,
+    1.001085877418518,
+]
+
+REFERENCE_ACTIVATIONS = {
+    "gelu": lambda z: F.gelu(z, approximate="tanh"),
+    "gelu_exact": F.gelu,
+    "relu": F.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "identity": lambda z: z,
+}
+
+
+def reference_gradient_means(model, x, activation):
+    """Mean |dL/dW| per layer by a hand-written forward pass and torch.autograd.grad."""
+    weights = [layer[0].weight.detach().clone().requires_grad_() for layer in model.layers]
+    biases = [layer[0].bias.detach() for layer in model.layers]
+    act = REFERENCE_ACTIVATIONS[activation]
+    h = x
+    for w, b in zip(weights, biases, strict=True):
+        out = act(h @ w.T + b)
+        h = h + out if (model.use_shortcut and out.shape == h.shape) else out
+    loss = ((h - 0.0) ** 2).mean()
+    grads = torch.autograd.grad(loss, weights)
+    return [g.abs().mean().item() for g in grads]
+
+
+def bar_heights(figure):
+    ax = figure.axes[0]
+    by_label = {bars.get_label(): bars for bars in ax.containers}
+    return (
+        [rect.get_height() for rect in by_label["plain"]],
+        [rect.get_height() for rect in by_label["with shortcuts"]],
+    )
+
+
+# --- the comparison --------------------------------------------------------------
+
+
+def test_book_set_up_reproduces_the_issue_tables():
+    plain, shortcut = compare_gradients()
+    assert list(plain) == NAMES and list(shortcut) == NAMES
+    assert list(plain.values()) == pytest.approx(BOOK_PLAIN_FULL, rel=RTOL)
+    assert list(shortcut.values()) == pytest.approx(BOOK_SHORTCUT_FULL, rel=RTOL)
+    # ...which are the printed 5-digit values.
+    assert list(plain.values()) == pytest.approx(BOOK_PLAIN, rel=5e-4)
+    assert list(shortcut.values()) == pytest.approx(BOOK_SHORTCUT, rel=5e-5)
+
+
+def test_defaults_are_the_book_set_up():
+    assert list(BOOK_LAYER_SIZES) == SIZES
+    assert BOOK_INPUT.tolist() == [[1.0, 0.0, -1.0]]
+    explicit = compare_gradients(SIZES, seed=123, activation="gelu", x=BOOK_INPUT.clone())
+    assert compare_gradients() == explicit
+
+
+def test_default_input_is_the_book_input_at_width_3_and_evenly_spaced_otherwise():
+    assert torch.equal(default_input(3), torch.tensor([[1.0, 0.0, -1.0]]))
+    assert default_input(1).tolist() == [[1.0]]
+    assert default_input(5).tolist() == [[1.0, 0.5, 0.0, -0.5, -1.0]]
+    assert default_input(7).shape == (1, 7) and default_input(7).dtype == torch.float32
+
+
+@pytest.mark.parametrize(
+    "depth, width, activation, seed",
+    [(5, 3, "gelu", 123), (4, 5, "relu", 7), (8, 2, "tanh", 1), (3, 6, "sigmoid", 42)],
+)
+def test_compare_gradients_matches_a_hand_written_forward_pass(depth, width, activation, seed):
+    sizes = deep_layer_sizes(depth, width)
+    plain_means, shortcut_means = compare_gradients(sizes, seed, activation)
+    plain, shortcut = make_model_pair(sizes, seed, activation)
+    x = default_input(width)
+    assert list(plain_means.values()) == pytest.approx(
+        reference_gradient_means(plain, x, activation), rel=RTOL, abs=1e-30
+    )
+    assert list(shortcut_means.values()) == pytest.approx(
+        reference_gradient_means(shortcut, x, activation), rel=RTOL, abs=1e-30
+    )
+
+
+def test_compare_gradients_uses_a_given_input():
+    x = torch.tensor([[0.5, -2.0, 3.0], [1.0, 1.0, 1.0]])
+    plain_means, _ = compare_gradients(SIZES, 123, "gelu", x=x)
+    plain, _ = make_model_pair(SIZES, 123, "gelu")
+    assert list(plain_means.values()) == pytest.approx(
+        reference_gradient_means(plain, x, "gelu"), rel=RTOL
+    )
+    assert list(plain_means.values()) != pytest.approx(BOOK_PLAIN_FULL, rel=1e-2)
+
+
+def test_compare_gradients_is_seeded_and_leaves_the_global_random_state_alone():
+    state = torch.random.get_rng_state()
+    first = compare_gradients(deep_layer_sizes(6, 4), seed=9, activation="tanh")
+    torch.rand(10)  # disturb the global generator: the result must not care
+    second = compare_gradients(deep_layer_sizes(6, 4), seed=9, activation="tanh")
+    assert first == second
+    other_seed = compare_gradients(deep_layer_sizes(6, 4), seed=10, activation="tanh")
+    assert other_seed[0] != first[0]
+    torch.manual_seed(0)
+    state = torch.random.get_rng_state()
+    compare_gradients()
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_seed_002_unfair_comparison_and_its_fair_version():
+    # Seed 002: no activation (GELU() landed in nn.Linear's bias) and no re-seeding.
+    torch.manual_seed(123)
+    plain = ExampleDeepNeuralNetwork(SIZES, use_shortcut=False, activation="identity")
+    shortcut = ExampleDeepNeuralNetwork(SIZES, use_shortcut=True, activation="identity")
+    x = BOOK_INPUT.clone()
+    assert reference_gradient_means(plain, x, "identity") == pytest.approx(
+        SEED_002_PLAIN_FULL, rel=RTOL
+    )
+    assert reference_gradient_means(shortcut, x, "identity") == pytest.approx(
+        SEED_002_SHORTCUT_FULL, rel=RTOL
+    )
+    assert SEED_002_PLAIN_FULL == pytest.approx(SEED_002_PLAIN, rel=5e-4)
+    assert SEED_002_SHORTCUT_FULL == pytest.approx(SEED_002_SHORTCUT, rel=5e-5)
+    # The shortcut model started from other weights...
+    assert max_weight_difference(plain, shortcut) > 0.1
+    # ...make_model_pair's do not: same plain numbers, different shortcut numbers.
+    fair_plain, fair_shortcut = make_model_pair(SIZES, 123, "identity")
+    assert max_weight_difference(fair_plain, fair_shortcut) == 0.0
+    fair_plain_means, fair_shortcut_means = compare_gradients(SIZES, 123, "identity")
+    assert list(fair_plain_means.values()) == pytest.approx(SEED_002_PLAIN_FULL, rel=RTOL)
+    assert list(fair_shortcut_means.values()) != pytest.approx(SEED_002_SHORTCUT_FULL, rel=0.01)
+
+
+def test_max_weight_difference_against_a_hand_computed_value():
+    a = torch.nn.Linear(2, 2)
+    b = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        a.weight.copy_(torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        b.weight.copy_(torch.tensor([[1.0, 2.5], [3.0, 4.0]]))
+        a.bias.copy_(torch.tensor([0.0, 0.0]))
+        b.bias.copy_(torch.tensor([0.0, -0.75]))
+    assert max_weight_difference(a, b) == 0.75
+    assert max_weight_difference(a, a) == 0.0
+    with pytest.raises(ValueError, match=r"shape \(2, 2\) in model_a but \(3, 2\)"):
+        max_weight_difference(a, torch.nn.Linear(2, 3))
+    with pytest.raises(ValueError, match="different parameters"):
+        max_weight_difference(a, torch.nn.Linear(2, 2, bias=False))
+    with pytest.raises(TypeError, match="model_b must be a torch.nn.Module"):
+        max_weight_difference(a, "b")
+
+
+def test_vanishing_ratio_is_first_over_last():
+    plain, shortcut = compare_gradients()
+    assert vanishing_ratio(plain) == pytest.approx(BOOK_PLAIN_FULL[0] / BOOK_PLAIN_FULL[-1])
+    assert vanishing_ratio(shortcut) == pytest.approx(
+        BOOK_SHORTCUT_FULL[0] / BOOK_SHORTCUT_FULL[-1]
+    )
+    assert vanishing_ratio(plain) == pytest.approx(0.03995, rel=1e-3)
+    assert vanishing_ratio(shortcut) == pytest.approx(0.1672, rel=1e-3)
+    assert vanishing_ratio({"a": 3.0, "b": 0.5, "c": 1.5}) == 2.0
+    assert math.isnan(vanishing_ratio({"a": 1.0, "b": 0.0}))
+    with pytest.raises(ValueError, match="empty"):
+        vanishing_ratio({})
+    with pytest.raises(TypeError, match="got list"):
+        vanishing_ratio([1.0, 2.0])
+
+
+def test_plain_gradients_vanish_with_depth_and_shortcuts_keep_them():
+    ratios = {
+        depth: [vanishing_ratio(m) for m in compare_gradients(deep_layer_sizes(depth, 3))]
+        for depth in (5, 10, 20)
+    }
+    plain = [ratios[d][0] for d in (5, 10, 20)]
+    assert plain[0] > 100 * plain[1] > 100 * 100 * plain[2]  # decades lost per 5 layers
+    assert all(ratios[d][1] > 0.01 for d in (5, 10, 20))
+
+
+def test_deep_layer_sizes():
+    assert deep_layer_sizes(5, 3) == SIZES
+    assert deep_layer_sizes(1, 4) == [4, 1]
+    with pytest.raises(ValueError, match="depth must be a positive integer, got 0"):
+        deep_layer_sizes(0, 3)
+    with pytest.raises(TypeError, match="width must be a positive integer, got 2.5"):
+        deep_layer_sizes(3, 2.5)
+    with pytest.raises(TypeError, match="depth"):
+        deep_layer_sizes(True, 3)
+
+
+def test_gradient_table_rounds_to_4_significant_digits():
+    plain, shortcut = compare_gradients()
+    table = format_gradient_table(plain, shortcut)
+    lines = table.splitlines()
+    assert lines[0].split() == ["layer", "plain", "shortcut", "shortcut", "/", "plain"]
+    rows = [line.split() for line in lines[1:]]
+    assert [row[0] for row in rows] == ["0", "1", "2", "3", "4"]
+    assert rows[0][1:] == ["0.0002017", "0.2217", "1099"]
+    assert rows[2][1:3] == ["0.0007152", "0.3290"]  # trailing zero kept: 4 digits
+    for row, p, s in zip(rows, BOOK_PLAIN_FULL, BOOK_SHORTCUT_FULL, strict=True):
+        assert float(row[1]) == pytest.approx(p, rel=5e-4)
+        assert float(row[2]) == pytest.approx(s, rel=5e-4)
+        assert float(row[3]) == pytest.approx(s / p, rel=5e-4)
+    with pytest.raises(ValueError, match="same layers"):
+        format_gradient_table({"a": 1.0}, {"b": 1.0})
+
+
+# --- the figure ------------------------------------------------------------------
+
+
+def test_bar_chart_shows_the_data_on_a_log_axis():
+    plain, shortcut = compare_gradients()
+    fig = plot_gradient_comparison(plain, shortcut, title="book")
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    assert ax.get_title() == "book"
+    assert [bars.get_label() for bars in ax.containers] == ["plain", "with shortcuts"]
+    heights = bar_heights(fig)
+    assert heights == (list(plain.values()), list(shortcut.values()))
+    plain_bars, shortcut_bars = ax.containers
+    assert to_hex(plain_bars[0].get_facecolor()) == COLORS["plain"].lower()
+    assert to_hex(shortcut_bars[0].get_facecolor()) == COLORS["shortcut"].lower()
+    # Side by side: plain left of shortcut at every layer.
+    for p, s in zip(plain_bars, shortcut_bars, strict=True):
+        assert p.get_x() + p.get_width() <= s.get_x() + 1e-9
+    low, high = ax.get_ylim()
+    assert low < min(plain.values()) and high > max(shortcut.values())
+    ratio_box = next(t for t in ax.texts if t.get_gid() == "gradient-ratio")
+    assert "plain: 0.03995" in ratio_box.get_text()
+    assert "with shortcuts: 0.1672" in ratio_box.get_text()
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "10⁻⁴" in labels and "10⁰" in labels
+
+
+def test_bar_chart_redraws_in_place_for_another_depth():
+    fig = plot_gradient_comparison(*compare_gradients())
+    plain, shortcut = compare_gradients(deep_layer_sizes(12, 3), seed=5, activation="tanh")
+    same = plot_gradient_comparison(plain, shortcut, figure=fig)
+    assert same is fig and len(fig.axes) == 1
+    assert len(fig.axes[0].containers) == 2
+    assert bar_heights(fig) == (list(plain.values()), list(shortcut.values()))
+    assert fig.axes[0].get_title() == "Gradient per layer, 12 layers"
+
+
+def test_bar_chart_of_all_zero_gradients_says_so_without_warnings():
+    zeros = {"layers.0.0.weight": 0.0, "layers.1.0.weight": 0.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_gradient_comparison(zeros, dict(zeros))
+        figure_to_png(fig)
+    texts = {t.get_gid(): t for t in fig.axes[0].texts}
+    assert texts["gradient-all-zero"].get_visible()
+    assert "all 0" in texts["gradient-ratio"].get_text()
+    fig = plot_gradient_comparison(*compare_gradients())
+    assert not {t.get_gid(): t for t in fig.axes[0].texts}["gradient-all-zero"].get_visible()
+
+
+def test_bar_chart_rejects_mismatched_tables():
+    with pytest.raises(ValueError, match="same layers"):
+        plot_gradient_comparison({"a": 1.0}, {"a": 1.0, "b": 2.0})
+    with pytest.raises(ValueError, match="empty"):
+        plot_gradient_comparison({}, {})
+
+
+# --- the explorer ----------------------------------------------------------------
+
+
+def test_explorer_starts_at_the_book_set_up():
+    ex = gradient_explorer()
+    assert set(ex.controls) == {"depth", "width", "activation", "seed"}
+    assert ex.values() == {"depth": 5, "width": 3, "activation": "gelu", "seed": 123}
+    assert list(ex.controls["activation"].options) == [
+        "gelu",
+        "gelu_exact",
+        "relu",
+        "tanh",
+        "sigmoid",
+        "identity",
+    ]
+    assert ex.renders == 1 and ex.png.startswith(b"\x89PNG")
+    assert list(ex.data["plain"].values()) == pytest.approx(BOOK_PLAIN_FULL, rel=RTOL)
+    assert list(ex.data["shortcut"].values()) == pytest.approx(BOOK_SHORTCUT_FULL, rel=RTOL)
+    assert bar_heights(ex.figure) == (
+        list(ex.data["plain"].values()),
+        list(ex.data["shortcut"].values()),
+    )
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("depth", 9), ("width", 6), ("activation", "sigmoid"), ("seed", 7)],
+)
+def test_each_control_redraws_both_bar_series(name, value):
+    ex = gradient_explorer()
+    figure, png, renders, before = ex.figure, ex.png, ex.renders, ex.data
+    ex.controls[name].value = value
+    settings = {"depth": 5, "width": 3, "activation": "gelu", "seed": 123, name: value}
+    expected = compare_gradients(
+        deep_layer_sizes(settings["depth"], settings["width"]),
+        settings["seed"],
+        settings["activation"],
+    )
+    assert ex.renders == renders + 1
+    assert ex.png != png
+    assert ex.figure is figure  # redrawn in place
+    assert (ex.data["plain"], ex.data["shortcut"]) == expected
+    assert ex.data != before
+    assert len(ex.data["plain"]) == settings["depth"]
+    heights = bar_heights(ex.figure)
+    assert heights == (list(expected[0].values()), list(expected[1].values()))
+    assert len(heights[0]) == settings["depth"]
+    title = ex.figure.axes[0].get_title()
+    assert title == (
+        f"{settings['depth']} layers, {settings['width']} wide, "
+        f"{settings['activation']}, seed {settings['seed']}"
+    )
+
+
+def test_explorer_follows_a_sequence_of_changes():
+    ex = gradient_explorer(depth=3, width=2, activation="relu", seed=0)
+    ex.controls["depth"].value = 20
+    ex.controls["width"].value = 8
+    ex.controls["activation"].value = "tanh"
+    ex.controls["seed"].value = 999
+    assert ex.renders == 5
+    expected = compare_gradients(deep_layer_sizes(20, 8), 999, "tanh")
+    assert (ex.data["plain"], ex.data["shortcut"]) == expected
+    assert len(ex.figure.axes[0].containers) == 2
+    assert len(ex.figure.axes[0].patches) == 2 * 20  # old bars removed, not piled up
+
+
+def test_explorer_rejects_bad_settings():
+    with pytest.raises(ValueError, match="depth must be between 2 and 30, got 31"):
+        gradient_explorer(depth=31)
+    with pytest.raises(TypeError, match="width must be an integer"):
+        gradient_explorer(width=3.0)
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        gradient_explorer(activation="swish")
