@@ -395,3 +395,12 @@ def test_explorer_rejects_bad_settings():
         gradient_explorer(width=3.0)
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         gradient_explorer(activation="swish")
+
+
+def test_docstring_examples_of_the_comparison_module_run():
+    import doctest
+
+    import shortcut_lib.comparison
+
+    result = doctest.testmod(shortcut_lib.comparison, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0
