@@ -1,0 +1,257 @@
+"""Every lesson gives the same numbers however, wherever and how often it is run.
+
+Each ``notebooks/NN_name.ipynb`` is executed with nbclient in two fresh kernels of this Python
+(the kernel ``--nbval-current-env`` would use), at the same time (2 cores, 2 kernels):
+
+- run A, the hostile one: the working directory is an empty temporary folder (not
+  ``notebooks/``), ``MPLBACKEND=Agg`` and no ``DISPLAY`` (a headless server);
+- run B, the friendly one: the working directory is the notebook's folder, as in JupyterLab.
+
+Then, in run A's kernel, every code cell after the first (the imports) is run once more, from the
+bottom up: each cell sees the state the rest of the notebook left behind, before any earlier cell
+can re-seed or redefine what it uses; that is a learner re-running a cell out of order.
+
+Compared, with nbval's own semantics (its stream coalescing, its per-MIME-type comparison, the
+project's sanitize file, ignoring images, widget views, metadata, execution counts and the cells
+nbval ignores: ``# NBVAL_IGNORE_OUTPUT`` / ``NBVAL_SKIP`` / their tags):
+
+- run A equals the committed outputs (a foreign cwd and a display-less kernel change nothing);
+- run B equals run A (twice in a row, the same; and B equals the committed outputs as nbval
+  checks, so this also covers "nbval passes twice");
+- every re-run cell equals its committed output;
+- every cell whose committed output has a PNG figure also has one in run A (no display needed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import functools
+import os
+import re
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbval.plugin import (
+    coalesce_streams,
+    find_comment_markers,
+    find_metadata_tags,
+    get_sanitize_patterns,
+    transform_streams_for_comparison,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = Path(os.environ.get("SHORTCUT_NOTEBOOKS", ROOT / "notebooks"))
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+SANITIZE_FILE = ROOT / "notebooks" / "nbval-sanitize.cfg"
+KERNEL_NAME = "python3"
+CELL_TIMEOUT_S = 600
+
+# nbval's IPyNbFile.skip_compare (without --nbdime): never compared.
+SKIP_COMPARE = {
+    "metadata",
+    "traceback",
+    "prompt_number",
+    "output_type",
+    "name",
+    "execution_count",
+    "application/vnd.jupyter.widget-view+json",
+    "image/png",
+    "image/jpeg",
+}
+
+
+def nbval_options(cell: nbformat.NotebookNode) -> dict:
+    """What nbval makes of a cell's markers: {'check': False}, {'skip': True}, ..."""
+    options = dict(find_comment_markers(cell.source))
+    options.update(find_metadata_tags(cell.metadata))
+    return options
+
+
+def compared(cell: nbformat.NotebookNode) -> bool:
+    options = nbval_options(cell)
+    return options.get("check", True) and not options.get("skip", False)
+
+
+@functools.cache
+def sanitize_patterns() -> tuple[tuple[str, str], ...]:
+    return tuple(get_sanitize_patterns(SANITIZE_FILE.read_text()))
+
+
+def sanitize(value):
+    if not isinstance(value, str):
+        return value
+    for regex, replace in sanitize_patterns():
+        value = re.sub(regex, replace, value)
+    return value
+
+
+def comparable(outputs: list) -> dict[str, list]:
+    """A cell's outputs as nbval compares them: MIME type (or stream name) -> sanitized values."""
+    outputs = transform_streams_for_comparison(coalesce_streams(copy.deepcopy(outputs)))
+    flat = defaultdict(list)
+    for output in outputs:
+        for key, value in output.items():
+            if key in SKIP_COMPARE:
+                continue
+            if key == "data":
+                for mime, data in value.items():
+                    if mime not in SKIP_COMPARE:
+                        flat[mime].append(sanitize(data))
+            else:
+                flat[key].append(sanitize(value))
+    return dict(flat)
+
+
+def has_png(outputs: list) -> bool:
+    return any("image/png" in output.get("data", {}) for output in outputs)
+
+
+def prepared(path: Path) -> nbformat.NotebookNode:
+    """The notebook as nbval would run it: NBVAL_SKIP cells emptied, expected errors allowed."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        options = nbval_options(cell)
+        if options.get("skip"):
+            cell.source = ""  # nbclient does not run empty cells
+        if options.get("check_exception"):
+            cell.metadata.setdefault("tags", []).append("raises-exception")
+    return nb
+
+
+def headless_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY"}}
+    env["MPLBACKEND"] = "Agg"
+    return env
+
+
+async def run_hostile(path: Path, workdir: str) -> tuple[list, list]:
+    """Run A (foreign cwd, no display); then every cell re-run bottom-up in the same kernel."""
+    nb = prepared(path)
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL_NAME)
+    client.reset_execution_trackers()
+    async with client.async_setup_kernel(env=headless_env(), cwd=workdir):
+        for index, cell in enumerate(nb.cells):
+            await client.async_execute_cell(cell, index, client.code_cells_executed + 1)
+        first_run = [copy.deepcopy(cell.outputs) for cell in nb.cells if cell.cell_type == "code"]
+        code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source]
+        reruns = {}
+        for index, cell in reversed(code[1:]):
+            again = copy.deepcopy(cell)
+            await client.async_execute_cell(again, index, client.code_cells_executed + 1)
+            reruns[index] = again.outputs
+    rerun = [reruns.get(i) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    return first_run, rerun
+
+
+async def run_friendly(path: Path) -> list:
+    """Run B: a fresh kernel in the notebook's own folder, the environment as it is."""
+    nb = prepared(path)
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name=KERNEL_NAME,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    await client.async_execute()
+    return [cell.outputs for cell in nb.cells if cell.cell_type == "code"]
+
+
+@functools.cache
+def runs(path: Path) -> tuple[list[dict], list[str]]:
+    """Per code cell: the committed cell and its outputs in each run; files left in the cwd.
+
+    Computed once per session and shared by the tests below.
+    """
+    with tempfile.TemporaryDirectory(prefix="lesson-cwd-") as workdir:
+
+        async def both():
+            return await asyncio.gather(run_hostile(path, workdir), run_friendly(path))
+
+        (hostile, rerun), friendly = asyncio.run(both())
+        leftovers = sorted(os.listdir(workdir))
+    committed = nbformat.read(path, as_version=4)
+    cells = [(i, c) for i, c in enumerate(committed.cells) if c.cell_type == "code"]
+    rows = [
+        {"index": i, "cell": c, "hostile": a, "friendly": b, "rerun": r}
+        for (i, c), a, b, r in zip(cells, hostile, friendly, rerun, strict=True)
+    ]
+    return rows, leftovers
+
+
+def compared_rows(path: Path, run: str) -> list[dict]:
+    return [row for row in runs(path)[0] if row[run] is not None and compared(row["cell"])]
+
+
+def differences(rows: list[dict], run: str, reference: str = "committed") -> list[str]:
+    """One line per cell whose outputs differ between two runs (nbval would fail it)."""
+    found = []
+    for row in rows:
+        want = comparable(row["cell"].outputs if reference == "committed" else row[reference])
+        got = comparable(row[run])
+        if want != got:
+            first_line = row["cell"].source.splitlines()[0][:60]
+            found.append(
+                f"cell {row['index']} ({first_line!r}), {run} vs {reference}:\n"
+                f"    expected {want!r:.400}\n    got      {got!r:.400}"
+            )
+    return found
+
+
+parametrize = pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+
+
+@parametrize
+def test_foreign_cwd_and_no_display_give_the_committed_outputs(path: Path):
+    diffs = differences(compared_rows(path, "hostile"), "hostile")
+    assert not diffs, "\n".join(diffs)
+
+
+@parametrize
+def test_two_fresh_runs_give_identical_outputs(path: Path):
+    rows = compared_rows(path, "friendly")
+    diffs = differences(rows, "friendly", reference="hostile") + differences(rows, "friendly")
+    assert not diffs, "\n".join(diffs)
+
+
+@parametrize
+def test_rerunning_any_cell_out_of_order_changes_no_output(path: Path):
+    diffs = differences(compared_rows(path, "rerun"), "rerun")
+    assert not diffs, "\n".join(diffs)
+
+
+@parametrize
+def test_figures_render_without_a_display(path: Path):
+    missing = [
+        f"cell {row['index']} ({row['cell'].source.splitlines()[0][:60]!r})"
+        for row in runs(path)[0]
+        if has_png(row["cell"].outputs) and not has_png(row["hostile"])
+    ]
+    assert not missing, "with MPLBACKEND=Agg and no DISPLAY, no PNG figure in:\n" + "\n".join(
+        missing
+    )
+
+
+@parametrize
+def test_running_from_another_folder_writes_nothing_there(path: Path):
+    # A lesson that writes files relative to the cwd would litter a learner's folder.
+    assert runs(path)[1] == []
+
+
+def test_kernel_is_this_python():
+    # nbclient's "python3" kernel must be this interpreter (as --nbval-current-env makes it),
+    # or the runs above would test some other environment. jupyter_client swaps a bare
+    # "python"/"python3"/"python3.X" for sys.executable when it launches the kernel.
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    argv0 = KernelSpecManager().get_kernel_spec(KERNEL_NAME).argv[0]
+    version = sys.version_info
+    bare = {"python", f"python{version[0]}", f"python{version[0]}.{version[1]}"}
+    assert argv0 in bare or Path(argv0).resolve() == Path(sys.executable).resolve(), argv0
