@@ -88,7 +88,10 @@ _OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 """
 
-_ANSWER_HEADING = re.compile(r"^\s*#{1,6}\s*(answers?|solutions?)\b", re.IGNORECASE)
+# "### Answers", "## Solution (exercise 2)", "### Answers to the questions", "Answers:".
+_ANSWER_HEADING = re.compile(
+    r"^\s*#{1,6}\s*(answers?|solutions?)\s*(\(.*\)|to\b.*|:.*)?\s*$", re.IGNORECASE
+)
 
 
 @dataclass
