@@ -100,6 +100,35 @@ def figure_to_png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+# --- Figures without a display (issue 6) -----------------------------------------
+
+
+def _show_returned_figures_as_png_in_any_backend() -> None:
+    """Let a cell that returns a Figure show it as a PNG whatever matplotlib's backend.
+
+    IPython renders figures as PNG only once the inline backend has registered a renderer;
+    in a kernel started with ``MPLBACKEND=Agg`` (headless servers, some CI images) a lesson's
+    figures would show as bare ``<Figure size 700x400 with 1 Axes>``. This registers
+    :func:`figure_to_png` only when no renderer is there; when the inline backend activates it
+    replaces this one with its own, so Jupyter's usual behaviour is unchanged.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # matplotlib without IPython: nothing to display to
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    png = shell.display_formatter.formatters["image/png"]
+    try:
+        png.lookup_by_type(Figure)
+    except KeyError:
+        png.for_type(Figure, figure_to_png)
+
+
+_show_returned_figures_as_png_in_any_backend()
+
+
 # --- Lesson 03: gradient comparison ---------------------------------------------
 
 
