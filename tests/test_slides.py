@@ -265,3 +265,12 @@ def test_leak_check_finds_left_out_text_when_it_is_there(tmp_path):
 def test_count_deck_slides_counts_innermost_sections():
     html = "<section><section>a</section><section>b</section></section><section>c</section>"
     assert build_slides.count_deck_slides(html) == 3
+
+
+def test_nbval_markers_stay_out_of_the_slides():
+    marked = "# NBVAL_IGNORE_OUTPUT\n# (why: widget repr and live plot)\ngelu_explorer()"
+    assert build_slides.strip_test_markers(marked) == "gelu_explorer()"
+    inline = "# NBVAL_IGNORE_OUTPUT: versions differ\nprint(torch.__version__)"
+    assert build_slides.strip_test_markers(inline) == "print(torch.__version__)"
+    plain = "# a comment\nx = 1"
+    assert build_slides.strip_test_markers(plain) == plain

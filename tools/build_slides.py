@@ -81,12 +81,23 @@ _IGNORED_IN_COPY = shutil.ignore_patterns(
     "*.md",
 )
 
-#: The offline template: nbconvert's reveal template without the ES-module import
-#: of mermaid from a CDN (the lessons draw no mermaid diagrams).
+#: nbconvert's reveal template, plus: long code lines wrap instead of running off
+#: the slide's edge.
+_TEMPLATE_NAME = "shortcut_lessons.html.j2"
+_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_css -%}
+<style type="text/css">
+.reveal .jp-InputArea pre, .reveal .jp-OutputArea pre { white-space: pre-wrap; }
+</style>
+{%- endblock html_head_css -%}
+"""
+#: Offline also without the ES-module import of mermaid from a CDN (the lessons
+#: draw no mermaid diagrams).
 _OFFLINE_TEMPLATE_NAME = "shortcut_lessons_offline.html.j2"
-_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+_OFFLINE_TEMPLATE = """{%- extends 'shortcut_lessons.html.j2' -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 """
+_TEMPLATES = DictLoader({_TEMPLATE_NAME: _TEMPLATE, _OFFLINE_TEMPLATE_NAME: _OFFLINE_TEMPLATE})
 
 # "### Answers", "## Solution (exercise 2)", "### Answers to the questions", "Answers:".
 _ANSWER_HEADING = re.compile(
@@ -135,15 +146,32 @@ def is_answer_cell(cell: dict) -> bool:
     return bool(_ANSWER_HEADING.match(first_line))
 
 
+def strip_test_markers(source: str) -> str:
+    """Drop the leading ``# NBVAL_...`` marker (and a ``# (why: ...)`` line under it).
+
+    They tell nbval how to compare a cell's output; on a slide they are noise.
+    """
+    lines = source.splitlines()
+    if not lines or not lines[0].lstrip().startswith("# NBVAL_"):
+        return source
+    lines.pop(0)
+    while lines and lines[0].lstrip().startswith("# (why"):
+        lines.pop(0)
+    return "\n".join(lines)
+
+
 def prepare_for_slides(
     nb: nbformat.NotebookNode, with_answers: bool = False
 ) -> tuple[nbformat.NotebookNode, int]:
     """A copy of ``nb`` arranged for the deck, and how many answer cells it found.
 
     Answer cells become ``skip`` cells or, with ``with_answers``, move to the end
-    of the deck, each on its own slide.
+    of the deck, each on its own slide. Code cells lose their nbval markers.
     """
     nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = strip_test_markers(cell.source)
     answers = [cell for cell in nb.cells if is_answer_cell(cell)]
     for cell in answers:
         cell.metadata.setdefault("slideshow", {})["slide_type"] = "skip"
@@ -231,17 +259,20 @@ def make_exporter(offline: bool) -> SlidesExporter:
     c.SlidesExporter.reveal_transition = "none"
     c.SlidesExporter.reveal_number = "c/t"
     c.SlidesExporter.reveal_scroll = True
+    # 1280 x 800 (16:10, scaled to the screen): room for the lessons' 100-character code lines.
+    c.SlidesExporter.reveal_width = "1280"
+    c.SlidesExporter.reveal_height = "800"
     if not offline:
-        return SlidesExporter(config=c)
+        exporter = SlidesExporter(config=c, extra_loaders=[_TEMPLATES])
+        exporter.template_file = _TEMPLATE_NAME
+        return exporter
     prefix = ASSETS_DIRNAME  # relative to the deck, which sits in <out>/
     c.SlidesExporter.reveal_url_prefix = f"{prefix}/reveal.js"
     c.SlidesExporter.require_js_url = f"{prefix}/require.js"
     c.SlidesExporter.jquery_url = f"{prefix}/jquery.min.js"
     c.SlidesExporter.mathjax_url = f"{prefix}/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
     c.SlidesExporter.widget_renderer_url = f"{prefix}/html-manager/embed-amd.js"
-    exporter = SlidesExporter(
-        config=c, extra_loaders=[DictLoader({_OFFLINE_TEMPLATE_NAME: _OFFLINE_TEMPLATE})]
-    )
+    exporter = SlidesExporter(config=c, extra_loaders=[_TEMPLATES])
     exporter.template_file = _OFFLINE_TEMPLATE_NAME
     return exporter
 
@@ -252,10 +283,18 @@ def export_deck(
     """Export one lesson to ``<out>/<stem>.slides.html``."""
     start = time.perf_counter()
     nb = nbformat.read(notebook, as_version=4)
-    if "widgets" not in nb.metadata:
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    has_views = any(
+        "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+        for cell in code_cells
+        for output in cell.outputs
+    )
+    if code_cells and all(cell.execution_count is None for cell in code_cells):
+        print(f"warning: {notebook.name} is not executed: its deck has no outputs", file=sys.stderr)
+    elif has_views and "widgets" not in nb.metadata:
         print(
-            f"warning: {notebook.name} has no stored widget state; execute it with "
-            "`python -m tools.execute_notebooks` so its explorers appear in the deck",
+            f"warning: {notebook.name} shows widgets but stores no widget state; execute it "
+            "with `python -m tools.execute_notebooks` so its explorers appear in the deck",
             file=sys.stderr,
         )
     prepared, n_answers = prepare_for_slides(nb, with_answers=with_answers)
