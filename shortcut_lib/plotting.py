@@ -19,6 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.text import Text
+from matplotlib.ticker import LogLocator
 
 __all__ = [
     "COLORS",
@@ -218,7 +219,8 @@ def plot_gradient_comparison(
                 ax.bar(x, list(means.values()), width=0.4, color=color, label=label)
         ax.set_ylim(*_gradient_ylim(values))
         ax.set_xlim(-0.6, n_layers - 0.4)
-        step = max(1, math.ceil(n_layers / 16))  # at most ~16 tick labels
+        # At most 8 labels: every text costs a few ms per explorer redraw.
+        step = max(1, math.ceil(n_layers / 8))
         ax.set_xticks(list(positions)[::step])
         ax.set_xlabel(f"layer (0 = next to the input, {n_layers - 1} = output)")
         ax.set_title(title if title is not None else f"Gradient per layer, {n_layers} layers")
@@ -243,6 +245,7 @@ def _set_up_gradient_axes(ax: Axes) -> dict[str, Text]:
     ax.set_yscale("log")
     # Plain-text labels (10⁻⁴): matplotlib's default $10^{-4}$ goes through mathtext,
     # which made every redraw of the explorer several times slower.
+    ax.yaxis.set_major_locator(LogLocator(numticks=8))
     ax.yaxis.set_major_formatter(_power_of_ten_label)
     ax.minorticks_off()
     ax.set_ylabel("mean |∂loss/∂W|  (log scale)")
