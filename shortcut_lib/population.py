@@ -1,0 +1,623 @@
+r"""Gradients of a whole population of networks at once: many seeds, one pass.
+
+One network and one seed prove nothing in general. This module measures the
+per-layer mean absolute weight gradient for ``S`` random initialisations of the
+same architecture *together*: layer :math:`i`'s weights are one stacked tensor
+of shape :math:`(S, n_{i+1}, n_i)` and every matrix product is a batched one
+(``torch.baddbmm``/``torch.bmm``), so the cost is that of one network with a
+batch dimension, not ``S`` Python loops over ``nn.Module`` instances.
+
+Architecture (as :class:`~shortcut_lib.ExampleDeepNeuralNetwork`)
+    ``depth`` layers ``Linear -> activation`` with
+    ``layer_sizes = [width] * depth + [1]``: ``depth - 1`` square
+    ``width -> width`` layers, then the output layer ``width -> 1`` (no shortcut
+    there: shapes differ). Depth 5, width 3 is the book's ``[3, 3, 3, 3, 3, 1]``.
+
+Block :math:`i` (``x`` its input, :math:`\mathrm{LN}` a LayerNorm over the
+features without learnable scale/shift, :math:`\alpha` the residual scale):
+
+.. math::
+    u_i = \begin{cases}\mathrm{LN}(x_i) & \text{pre-LayerNorm}\\ x_i & \text{otherwise}
+    \end{cases},\qquad
+    x_{i+1} = \begin{cases} x_i + \alpha\, f(W_i u_i + b_i) & \text{shortcut and square}\\
+    f(W_i u_i + b_i) & \text{otherwise}\end{cases}
+
+Measurement (as :func:`~shortcut_lib.layer_gradient_means`): loss
+:math:`L = \operatorname{mean}(y^2)` (MSE against a zero target, the book's), and
+for each network :math:`s` and layer :math:`i` the number
+:math:`\operatorname{mean}_{jk}\,|\partial L_s / \partial W_{i,jk}|`.
+
+Initialisation: the distribution ``nn.Linear`` uses, weight and bias
+:math:`\sim U(-1/\sqrt{n_{in}},\, 1/\sqrt{n_{in}})`, drawn from a private
+``torch.Generator`` (the global random state is never touched). The numbers
+are not the ones ``torch.manual_seed(s)`` + ``nn.Linear`` would give; to
+reproduce particular models, pass their weights (:func:`stack_model_weights`).
+Network ``s`` takes its parameters from row ``s`` of one draw, so the first
+32 networks of a population of 64 are the population of 32 (same ``seed``).
+
+Input: the book's ``x = [[1., 0., -1.]]`` for width 3; in general
+``x = linspace(1, -1, width)`` (one sample, the same for every network), which
+*is* the book's input at width 3. Any other ``x`` can be passed.
+
+Backward: written out by hand (:math:`g` is :math:`\partial L/\partial x_{i+1}`):
+
+.. math::
+    \delta_i = \alpha\, g \odot f'(z_i),\quad
+    \frac{\partial L}{\partial W_i} = \delta_i^\top u_i,\quad
+    \frac{\partial L}{\partial x_i} = g + \mathrm{LN}'(x_i)^\top(\delta_i W_i)
+
+(drop :math:`g +` without a shortcut and :math:`\mathrm{LN}'` without LayerNorm).
+At width 3 each op is tiny, so time is per-op overhead; the manual pass needs
+about half the ops of autograd and no graph bookkeeping (``method="autograd"``
+is kept as a cross-check; ``benchmarks/run.py`` compares them).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Literal, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .activations import ACTIVATIONS
+
+__all__ = [
+    "LAYER_NORM_EPS",
+    "population_layer_sizes",
+    "population_input",
+    "init_population_weights",
+    "stack_model_weights",
+    "population_gradient_means",
+    "first_layer_gradients_by_depth",
+    "DepthSweep",
+    "dead_networks",
+    "gradient_quantiles",
+]
+
+#: LayerNorm's epsilon, as ``nn.LayerNorm``'s default.
+LAYER_NORM_EPS = 1e-5
+
+LayerWeights = tuple[torch.Tensor, torch.Tensor]  # (W: (S, out, in), b: (S, out))
+
+_aten = torch.ops.aten
+
+
+# Each activation: forward z -> a, and its derivative f'(z) from z and a = f(z). The
+# derivative is taken once for all layers together after the forward pass (one op on a
+# stacked tensor), because at width 3 time goes per op, not per element.
+_FORWARD: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "gelu": lambda z: F.gelu(z, approximate="tanh"),
+    "gelu_exact": F.gelu,
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "identity": lambda z: z,
+}
+_DERIVATIVE: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor | None]] = {
+    "gelu": lambda z, a: _aten.gelu_backward.default(torch.ones_like(z), z, approximate="tanh"),
+    "gelu_exact": lambda z, a: _aten.gelu_backward.default(
+        torch.ones_like(z), z, approximate="none"
+    ),
+    # relu'(0) = 0, as autograd's.
+    "relu": lambda z, a: (z > 0).to(z.dtype),
+    "tanh": lambda z, a: 1.0 - a * a,
+    "sigmoid": lambda z, a: a * (1.0 - a),
+    "identity": lambda z, a: None,
+}
+assert set(_FORWARD) == set(ACTIVATIONS), "population engine out of sync with ACTIVATIONS"
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a positive integer, got {value!r} ({type(value).__name__})"
+        )
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_activation(activation: object) -> str:
+    if not isinstance(activation, str) or activation not in _FORWARD:
+        valid = ", ".join(repr(name) for name in _FORWARD)
+        raise ValueError(
+            f"activation must be one of {valid} (the population engine takes registry "
+            f"names only), got {activation!r}"
+        )
+    return activation
+
+
+def _check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _check_options(
+    width: int, shortcut: bool, pre_layer_norm: bool, residual_scale: float
+) -> float:
+    _check_bool(shortcut, "shortcut")
+    _check_bool(pre_layer_norm, "pre_layer_norm")
+    if isinstance(residual_scale, bool) or not isinstance(residual_scale, numbers.Real):
+        raise TypeError(
+            f"residual_scale must be a real number, got {residual_scale!r} "
+            f"({type(residual_scale).__name__})"
+        )
+    residual_scale = float(residual_scale)
+    if not math.isfinite(residual_scale):
+        raise ValueError(f"residual_scale must be finite, got {residual_scale!r}")
+    if residual_scale != 1.0 and not shortcut:
+        raise ValueError(
+            f"residual_scale={residual_scale!r} scales the shortcut branch x + alpha*f(x); "
+            "it has no meaning with shortcut=False (leave it at 1.0)"
+        )
+    if pre_layer_norm and width < 2:
+        raise ValueError(
+            f"pre_layer_norm needs width >= 2 (LayerNorm of a single feature is always 0), "
+            f"got width={width!r}"
+        )
+    return residual_scale
+
+
+# --- building blocks --------------------------------------------------------------------
+
+
+def population_layer_sizes(depth: int, width: int = 3) -> list[int]:
+    """``[width] * depth + [1]``: ``depth`` layers, the last one ``width -> 1``.
+
+    Example::
+
+        >>> population_layer_sizes(5, 3)
+        [3, 3, 3, 3, 3, 1]
+    """
+    depth = _check_positive_int(depth, "depth")
+    width = _check_positive_int(width, "width")
+    return [width] * depth + [1]
+
+
+def population_input(
+    width: int = 3, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+) -> torch.Tensor:
+    """The default input, ``linspace(1, -1, width)`` of shape ``(1, width)``.
+
+    At width 3 this is the book's ``[[1., 0., -1.]]``; at any width it is
+    deterministic, symmetric and of unit scale, so no seed is needed.
+    """
+    width = _check_positive_int(width, "width")
+    return torch.linspace(1.0, -1.0, width, dtype=dtype, device=device).unsqueeze(0)
+
+
+def init_population_weights(
+    depth: int,
+    width: int = 3,
+    population: int = 64,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> list[LayerWeights]:
+    r"""Random weights for ``population`` networks, initialised like ``nn.Linear``.
+
+    Weight and bias of a layer with ``n_in`` inputs are drawn from
+    :math:`U(-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}})` (``nn.Linear.reset_parameters``).
+    All numbers come from one ``torch.Generator`` seeded with ``seed``; network
+    ``s`` uses row ``s`` of a ``(population, n_params)`` draw, so a smaller
+    population with the same seed is a prefix of a larger one.
+
+    Returns:
+        one ``(W, b)`` per layer, ``W`` of shape ``(population, n_out, n_in)``
+        and ``b`` of shape ``(population, n_out)``; layer sizes as
+        :func:`population_layer_sizes`.
+    """
+    sizes = population_layer_sizes(depth, width)
+    population = _check_positive_int(population, "population")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
+    generator = torch.Generator(device=device if device is not None else "cpu")
+    generator.manual_seed(int(seed))
+    n_square = depth - 1
+    # Parameters of one network, in this order: square weights, square biases, output W, b.
+    counts = [n_square * width * width, n_square * width, width, 1]
+    unit = torch.rand(population, sum(counts), generator=generator, dtype=dtype, device=device)
+    # rand is U[0, 1); 2u - 1 is U[-1, 1), then scale by 1/sqrt(fan_in). Every fan_in is width.
+    bound = 1.0 / math.sqrt(width)
+    params = unit.mul_(2.0 * bound).sub_(bound)
+    w_sq, b_sq, w_out, b_out = params.split(counts, dim=1)
+    # Layer-major and contiguous, so each layer's slice is a ready (S, out, in) tensor.
+    w_sq = w_sq.reshape(population, n_square, width, width).transpose(0, 1).contiguous()
+    b_sq = b_sq.reshape(population, n_square, width).transpose(0, 1).contiguous()
+    layers = [(w_sq[i], b_sq[i]) for i in range(n_square)]
+    layers.append((w_out.reshape(population, 1, width).contiguous(), b_out.contiguous()))
+    assert [w.shape[2] for w, _ in layers] == sizes[:-1]
+    return layers
+
+
+def stack_model_weights(models: Sequence[nn.Module]) -> list[LayerWeights]:
+    """Stack the ``Linear`` weights of same-shaped models into population tensors.
+
+    Args:
+        models: ``ExampleDeepNeuralNetwork`` instances (or any modules with
+            ``.layers[i][0]`` an ``nn.Linear``) with identical layer sizes.
+
+    Returns:
+        one ``(W, b)`` per layer, shapes ``(len(models), out, in)`` and
+        ``(len(models), out)``, detached copies.
+    """
+    if isinstance(models, nn.Module) or not isinstance(models, Sequence) or not models:
+        raise TypeError(
+            f"models must be a non-empty list of ExampleDeepNeuralNetwork, got {models!r}"
+        )
+    linears_per_model = []
+    for index, model in enumerate(models):
+        layers = getattr(model, "layers", None)
+        if layers is None or not all(isinstance(layer[0], nn.Linear) for layer in layers):
+            raise TypeError(
+                f"models[{index}] must have .layers[i][0] an nn.Linear "
+                f"(an ExampleDeepNeuralNetwork), got {type(model).__name__}"
+            )
+        linears_per_model.append([layer[0] for layer in layers])
+    shapes = [[tuple(lin.weight.shape) for lin in lins] for lins in linears_per_model]
+    for index, layer_shapes in enumerate(shapes):
+        if layer_shapes != shapes[0]:
+            raise ValueError(
+                f"models[{index}] has weight shapes {layer_shapes}, but models[0] has "
+                f"{shapes[0]}: a population needs one architecture"
+            )
+    with torch.no_grad():
+        return [
+            (
+                torch.stack([lins[i].weight for lins in linears_per_model]).clone(),
+                torch.stack([lins[i].bias for lins in linears_per_model]).clone(),
+            )
+            for i in range(len(shapes[0]))
+        ]
+
+
+def _check_weights(weights: Sequence[LayerWeights], depth: int, width: int) -> int:
+    """Validate explicit weights against ``depth``/``width``; return the population size."""
+    if not isinstance(weights, Sequence) or len(weights) != depth:
+        got = len(weights) if isinstance(weights, Sequence) else type(weights).__name__
+        raise ValueError(f"weights must be a list of {depth} (W, b) pairs (depth), got {got}")
+    sizes = population_layer_sizes(depth, width)
+    first = weights[0][0] if isinstance(weights[0], Sequence) and weights[0] else None
+    if not isinstance(first, torch.Tensor) or first.ndim != 3:
+        raise TypeError(
+            "weights[0] must be a (W, b) pair with W a tensor of shape (population, out, in), "
+            f"got {weights[0]!r}"
+        )
+    population = first.shape[0]
+    for i, pair in enumerate(weights):
+        if not (isinstance(pair, Sequence) and len(pair) == 2):
+            raise TypeError(f"weights[{i}] must be a (W, b) pair of tensors, got {pair!r}")
+        w, b = pair
+        if not isinstance(w, torch.Tensor) or not isinstance(b, torch.Tensor):
+            raise TypeError(
+                f"weights[{i}] must hold tensors, got {type(w).__name__}, {type(b).__name__}"
+            )
+        expected_w = (population, sizes[i + 1], sizes[i])
+        if tuple(w.shape) != expected_w or tuple(b.shape) != expected_w[:2]:
+            raise ValueError(
+                f"weights[{i}] has shapes W {tuple(w.shape)}, b {tuple(b.shape)}; expected "
+                f"W {expected_w} and b {expected_w[:2]} for layer_sizes {sizes}"
+            )
+    return population
+
+
+def _prepare_input(
+    x: torch.Tensor | None, width: int, population: int, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """Return the input as ``(population, batch, width)`` (an expanded view if shared)."""
+    if x is None:
+        x = population_input(width, dtype=dtype, device=device)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor or None, got {type(x).__name__}")
+    if x.ndim not in (1, 2, 3) or x.shape[-1] != width:
+        raise ValueError(
+            f"x must have shape (width,), (batch, width) or (population, batch, width) with "
+            f"width={width}, got shape {tuple(x.shape)}"
+        )
+    if x.ndim == 3 and x.shape[0] != population:
+        raise ValueError(
+            f"x of shape {tuple(x.shape)} has {x.shape[0]} networks' inputs, "
+            f"but the population has {population}"
+        )
+    if x.dtype != dtype:
+        raise TypeError(f"x has dtype {x.dtype} but the weights have {dtype}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x must be finite, but it holds NaN or infinite values")
+    if x.ndim == 1:
+        x = x.unsqueeze(0)
+    if x.ndim == 2:
+        x = x.unsqueeze(0).expand(population, *x.shape)
+    return x
+
+
+# --- the engine -------------------------------------------------------------------------
+
+
+def _manual(
+    weights: Sequence[LayerWeights],
+    x: torch.Tensor,
+    activation: str,
+    shortcut: bool,
+    pre_layer_norm: bool,
+    alpha: float,
+) -> torch.Tensor:
+    forward, derivative = _FORWARD[activation], _DERIVATIVE[activation]
+    population, batch, width = x.shape
+    depth = len(weights)
+    n_square = depth - 1
+    # Stack once and unbind into per-layer views: no per-layer reshaping in the loops below.
+    w_out, b_out = weights[-1]
+    if n_square:
+        w_square = torch.stack([w for w, _ in weights[:-1]])  # (L, S, width, width)
+        w_list = [*w_square.unbind(0), w_out]
+        wt_list = [*w_square.transpose(-1, -2).unbind(0), w_out.transpose(1, 2)]
+        b_square = torch.stack([b for _, b in weights[:-1]]).unsqueeze(2)  # (L, S, 1, width)
+        b_list = [*b_square.unbind(0), b_out.unsqueeze(1)]
+    else:
+        w_list, wt_list, b_list = [w_out], [w_out.transpose(1, 2)], [b_out.unsqueeze(1)]
+
+    # Forward, keeping what the backward needs: u (the Linear's input), z, a, LN statistics.
+    us: list[torch.Tensor] = []
+    zs: list[torch.Tensor] = []
+    activations: list[torch.Tensor] = []
+    norm_stats: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    h = x
+    for i in range(depth):
+        if pre_layer_norm:
+            u, mean, rstd = _aten.native_layer_norm.default(h, [width], None, None, LAYER_NORM_EPS)
+            norm_stats.append((h, mean, rstd))
+        else:
+            u = h
+        z = torch.baddbmm(b_list[i], u, wt_list[i])
+        a = forward(z)
+        us.append(u)
+        zs.append(z)
+        activations.append(a)
+        if shortcut and i < n_square:
+            h = h + a if alpha == 1.0 else torch.add(h, a, alpha=alpha)
+        else:
+            h = a
+
+    # f'(z) of all square layers in one op; alpha folded in (d(x + alpha f)/dz = alpha f').
+    uses_output = activation in ("tanh", "sigmoid")
+    slopes: list[torch.Tensor | None] = [None] * n_square
+    if n_square:
+        z_square = torch.stack(zs[:n_square])
+        a_square = torch.stack(activations[:n_square]) if uses_output else z_square
+        slope_square = derivative(z_square, a_square)
+        if shortcut and alpha != 1.0:
+            slope_square = (
+                torch.full_like(z_square, alpha) if slope_square is None else slope_square * alpha
+            )
+        if slope_square is not None:
+            slopes = list(slope_square.unbind(0))
+    slope_out = derivative(zs[-1], activations[-1])
+
+    # Backward. L_s = mean of y^2 over the network's outputs, so dL_s/dy = 2 y / batch.
+    g = h * (2.0 / batch)
+    delta = g if slope_out is None else g * slope_out
+    deltas = [delta]
+    for i in range(depth - 1, 0, -1):
+        # g <- dL/dx_i, the gradient at the input of layer i (the output of layer i-1).
+        has_shortcut = shortcut and i < n_square
+        if pre_layer_norm:
+            h_in, mean, rstd = norm_stats[i]
+            g_in = _aten.native_layer_norm_backward.default(
+                torch.bmm(delta, w_list[i]),
+                h_in,
+                [width],
+                mean,
+                rstd,
+                None,
+                None,
+                [True, False, False],
+            )[0]
+            g = g + g_in if has_shortcut else g_in
+        else:
+            g = torch.baddbmm(g, delta, w_list[i]) if has_shortcut else torch.bmm(delta, w_list[i])
+        slope = slopes[i - 1]
+        delta = g if slope is None else g * slope
+        deltas.append(delta)
+    deltas.reverse()
+
+    # dL/dW_i = delta_i^T u_i: all square layers in one batched product, then mean |.|.
+    grad_out = torch.bmm(deltas[-1].transpose(1, 2), us[-1])
+    mean_out = grad_out.abs().mean((1, 2)).unsqueeze(1)
+    if not n_square:
+        return mean_out
+    d_square = torch.stack(deltas[:n_square]).flatten(0, 1)  # (L*S, batch, width)
+    u_square = torch.stack(us[:n_square]).flatten(0, 1)
+    grads = torch.bmm(d_square.transpose(1, 2), u_square)  # (L*S, width, width)
+    mean_square = grads.abs().mean((1, 2)).view(n_square, population)
+    return torch.cat([mean_square.T, mean_out], dim=1)
+
+
+def _autograd(
+    weights: Sequence[LayerWeights],
+    x: torch.Tensor,
+    activation: str,
+    shortcut: bool,
+    pre_layer_norm: bool,
+    alpha: float,
+) -> torch.Tensor:
+    forward = _FORWARD[activation]
+    width = x.shape[-1]
+    leaves = [w.detach().requires_grad_(True) for w, _ in weights]
+    with torch.enable_grad():
+        h = x
+        last = len(weights) - 1
+        for i, (w, (_, b)) in enumerate(zip(leaves, weights, strict=True)):
+            u = F.layer_norm(h, [width], eps=LAYER_NORM_EPS) if pre_layer_norm else h
+            a = forward(torch.baddbmm(b.detach().unsqueeze(1), u, w.transpose(1, 2)))
+            h = h + alpha * a if shortcut and i != last else a
+        # Networks are independent, so the gradient of the sum is each one's own gradient.
+        loss = h.pow(2).mean((1, 2)).sum()
+        grads = torch.autograd.grad(loss, leaves)
+    return torch.stack([g.abs().mean((1, 2)) for g in grads], dim=1)
+
+
+def population_gradient_means(
+    depth: int,
+    width: int = 3,
+    population: int = 64,
+    activation: str = "gelu",
+    shortcut: bool = True,
+    pre_layer_norm: bool = False,
+    residual_scale: float = 1.0,
+    seed: int = 0,
+    x: torch.Tensor | None = None,
+    weights: Sequence[LayerWeights] | None = None,
+    dtype: torch.dtype = torch.float32,
+    method: Literal["manual", "autograd"] = "manual",
+) -> torch.Tensor:
+    r"""Per-layer mean absolute weight gradient of ``population`` networks at once.
+
+    For each network :math:`s` and layer :math:`i`:
+    :math:`\operatorname{mean}|\partial L_s/\partial W_i|` with
+    :math:`L_s = \operatorname{mean}(y_s^2)`, the architecture and block
+    formula of this module's docstring. With the weights of ``S``
+    ``ExampleDeepNeuralNetwork`` models (:func:`stack_model_weights`) the result
+    row ``s`` equals ``layer_gradient_means(models[s], x)`` (rtol 1e-5).
+
+    Args:
+        depth: number of layers (``depth - 1`` square ones and ``width -> 1``).
+        width: features per hidden layer (and of the input).
+        population: number of networks ``S`` (ignored when ``weights`` is given).
+        activation: a name from ``shortcut_lib.ACTIVATIONS``.
+        shortcut: add ``x + alpha * f(x)`` around every square layer.
+        pre_layer_norm: LayerNorm (no scale/shift, eps 1e-5) before every
+            layer, as in a pre-LN transformer block: ``x + f(LN(x))``.
+        residual_scale: :math:`\alpha` in ``x + alpha * f(x)``; only with
+            ``shortcut=True``. ``1 / sqrt(depth)`` keeps the sum's variance bounded.
+        seed: seed of the private generator (see :func:`init_population_weights`).
+        x: input, ``(width,)``, ``(batch, width)`` (shared) or
+            ``(S, batch, width)``; ``None`` is ``linspace(1, -1, width)``.
+        weights: explicit ``(W, b)`` per layer, shapes ``(S, out, in)``, ``(S, out)``.
+        dtype: of the random weights (explicit weights keep theirs).
+        method: ``"manual"`` (hand-written backward, fast) or ``"autograd"``.
+
+    Returns:
+        Tensor of shape ``(S, depth)``; column 0 is the first layer.
+
+    Example::
+
+        >>> g = population_gradient_means(depth=50, population=64, shortcut=False)
+        >>> g.shape
+        torch.Size([64, 50])
+    """
+    depth = _check_positive_int(depth, "depth")
+    width = _check_positive_int(width, "width")
+    activation = _check_activation(activation)
+    alpha = _check_options(width, shortcut, pre_layer_norm, residual_scale)
+    if method not in ("manual", "autograd"):
+        raise ValueError(f"method must be 'manual' or 'autograd', got {method!r}")
+    if weights is None:
+        weights = init_population_weights(depth, width, population, seed, dtype=dtype)
+        population = weights[0][0].shape[0]
+    else:
+        population = _check_weights(weights, depth, width)
+    dtype, device = weights[0][0].dtype, weights[0][0].device
+    x = _prepare_input(x, width, population, dtype, device)
+    if method == "autograd":
+        return _autograd(weights, x, activation, shortcut, pre_layer_norm, alpha)
+    with torch.no_grad():
+        return _manual(weights, x, activation, shortcut, pre_layer_norm, alpha)
+
+
+class DepthSweep(NamedTuple):
+    """Result of :func:`first_layer_gradients_by_depth`.
+
+    Attributes:
+        depths: the depths measured, shape ``(n,)``.
+        first_layer: first-layer mean |gradient|, shape ``(n, S)``.
+        dead: ``True`` where a network's *output* layer has gradient exactly 0,
+            shape ``(n, S)``: its output unit sits on a flat part of the
+            activation (e.g. GELU or ReLU far below 0), so no weight anywhere
+            gets a gradient. See :func:`dead_networks`.
+    """
+
+    depths: torch.Tensor
+    first_layer: torch.Tensor
+    dead: torch.Tensor
+
+
+def dead_networks(means: torch.Tensor) -> torch.Tensor:
+    """Networks whose output layer gets gradient exactly 0, from ``(S, depth)`` means.
+
+    The gradient of every layer passes through the output unit's slope
+    :math:`f'(z_{out})`; where it is 0 (ReLU below 0, or GELU/sigmoid so far out
+    that the slope underflows) the whole network has zero gradient and cannot
+    learn. Returns a bool tensor of shape ``(S,)``.
+    """
+    if not isinstance(means, torch.Tensor) or means.ndim != 2:
+        raise ValueError(f"means must be a (population, depth) tensor, got {means!r}")
+    return means[:, -1] == 0
+
+
+def first_layer_gradients_by_depth(depths: Sequence[int], **options) -> DepthSweep:
+    """First-layer mean |gradient| of a fresh population at each depth.
+
+    Args:
+        depths: the depths to measure, e.g. ``range(1, 101)``.
+        **options: passed to :func:`population_gradient_means` (``width``,
+            ``population``, ``activation``, ``shortcut``, ``pre_layer_norm``,
+            ``residual_scale``, ``seed``, ``dtype``); ``residual_scale`` may also
+            be a callable ``depth -> alpha`` such as ``lambda d: d ** -0.5``.
+
+    Returns:
+        A :class:`DepthSweep`: ``first_layer`` and ``dead``, shape ``(len(depths), S)``.
+    """
+    if "depth" in options or "weights" in options:
+        raise TypeError("first_layer_gradients_by_depth takes depths=..., not depth/weights")
+    depths = [_check_positive_int(d, "depths[i]") for d in depths]
+    if not depths:
+        raise ValueError("depths must not be empty")
+    scale = options.pop("residual_scale", 1.0)
+    first, dead = [], []
+    for depth in depths:
+        alpha = scale(depth) if callable(scale) else scale
+        means = population_gradient_means(depth, residual_scale=alpha, **options)
+        first.append(means[:, 0])
+        dead.append(dead_networks(means))
+    return DepthSweep(torch.tensor(depths), torch.stack(first), torch.stack(dead))
+
+
+def gradient_quantiles(
+    values: torch.Tensor,
+    quantiles: Sequence[float] = (0.25, 0.5, 0.75),
+    dim: int = 0,
+    exclude: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Quantiles over the population (default: lower quartile, median, upper quartile).
+
+    Args:
+        values: e.g. ``(S, depth)`` from :func:`population_gradient_means`
+            (``dim=0``) or ``(n_depths, S)`` (``dim=1``).
+        quantiles: in [0, 1].
+        dim: the population dimension.
+        exclude: optional bool mask broadcastable to ``values``: entries left out
+            (e.g. dead networks, :func:`dead_networks`); where every entry is
+            excluded the result is NaN.
+
+    Returns:
+        Tensor of shape ``(len(quantiles), *rest)``: the population dimension
+        replaced by the quantiles.
+    """
+    if not isinstance(values, torch.Tensor) or not values.is_floating_point():
+        raise TypeError(f"values must be a floating-point tensor, got {values!r}")
+    q = torch.tensor(list(quantiles), dtype=values.dtype, device=values.device)
+    if q.numel() == 0 or bool(((q < 0) | (q > 1)).any()):
+        raise ValueError(f"quantiles must lie in [0, 1], got {list(quantiles)!r}")
+    if exclude is None:
+        return torch.quantile(values, q, dim=dim)
+    if not isinstance(exclude, torch.Tensor) or exclude.dtype != torch.bool:
+        raise TypeError(f"exclude must be a bool tensor, got {exclude!r}")
+    return torch.nanquantile(values.masked_fill(exclude, float("nan")), q, dim=dim)
