@@ -220,8 +220,8 @@ def ignore_marker_problems(source: str, tags: list[str] = ()) -> list[str]:
                 "be the marker), so the output IS compared; write '# NBVAL_IGNORE_OUTPUT' alone "
                 "with the reason on the next line, or tag the cell nbval-ignore-output"
             )
-        same_line = re.search(r"NBVAL_IGNORE_OUTPUT\W+\w{2,}", line)
-        next_line = n + 1 < len(lines) and re.match(r"\s*#\s*\w.{4,}", lines[n + 1])
+        same_line = re.search(r"NBVAL_IGNORE_OUTPUT\W+\w.{3,}", line)
+        next_line = n + 1 < len(lines) and re.match(r"\s*#\s*\S.{4,}", lines[n + 1])
         if not (same_line or next_line):
             problems.append(f"{line.strip()!r} gives no reason (say why on the next line)")
     return problems
@@ -245,6 +245,7 @@ def test_every_ignored_output_is_honoured_by_nbval_and_gives_its_reason(path: Pa
         ("# NBVAL_IGNORE_OUTPUT\nexplorer()", False),  # no reason
         ("#NBVAL_IGNORE_OUTPUT\n# versions differ between machines\nprint(v)", True),
         ("# NBVAL_IGNORE_OUTPUT: widget repr and live plot\nexplorer()", False),  # compared!
+        ("# NBVAL_IGNORE_OUTPUT\n# (why: versions differ between machines)\nprint(v)", True),
         ("print(1)", True),
     ],
 )
