@@ -10,10 +10,12 @@ change within a second. A screenshot per notebook goes to ``build/screenshots/``
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from .conftest import NOTEBOOK_DIR, LabServer
@@ -22,8 +24,8 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 OPEN_TIMEOUT_MS = 60_000  # Lab page + kernel start; ~3 s normally
 RUN_TIMEOUT_MS = 300_000  # run all cells; the training lesson is the slowest
-RERENDER_TIMEOUT_MS = 1_000  # the issue's promise to a learner: the plot follows the mouse
-SETTLE_TIMEOUT_S = 30  # after a change, wait for queued redraws before the next control
+RERENDER_BUDGET_MS = 1_000  # the issue's promise to a learner: the plot follows the mouse
+SETTLE_TIMEOUT_S = 60  # after a change, wait for queued redraws before the next control
 
 # Console messages that are not the lessons' fault, each matched precisely:
 HARMLESS_CONSOLE_ERRORS = [
@@ -165,15 +167,27 @@ def wait_for_plot(page, box, timeout_s: float = SETTLE_TIMEOUT_S) -> str:
     )
 
 
+def rerender_budget_ms() -> float:
+    """A second, on a machine that is not oversubscribed.
+
+    The promise is about the lesson, not about whoever else shares the CPU: when the 1-minute
+    load average per core is above 1 (other jobs, parallel builds), the second is stretched by
+    that factor, so a busy machine does not make the test flaky. Alone on 2 cores, with Lab,
+    the kernel and Chromium busy, the factor stays near 1.
+    """
+    per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return RERENDER_BUDGET_MS * max(1.0, per_core)
+
+
 def assert_rerenders(page, box, before: str, what: str, released: float) -> float:
-    """Wait (at most a second) for the plot to change; return how long it took."""
+    """Wait (at most a second, see rerender_budget_ms) for the plot to change; return how long."""
+    budget = rerender_budget_ms()
     try:
-        page.wait_for_function(
-            PLOT_CHANGED_JS, arg=[box.element_handle(), before], timeout=RERENDER_TIMEOUT_MS
-        )
+        page.wait_for_function(PLOT_CHANGED_JS, arg=[box.element_handle(), before], timeout=budget)
     except Exception as error:  # playwright's TimeoutError
         raise AssertionError(
-            f"{what}: the plot did not change within {RERENDER_TIMEOUT_MS} ms"
+            f"{what}: the plot did not change within {budget:.0f} ms of the change "
+            f"(1 s x load factor {budget / RERENDER_BUDGET_MS:.2f})"
         ) from error
     return time.monotonic() - released
 
@@ -265,3 +279,41 @@ def test_lesson_runs_and_every_control_redraws_its_plot(
             print(f"{notebook.stem}: {what}: new plot {seconds * 1000:.0f} ms after release")
     errors = unexpected_console_errors(console_errors)
     assert not errors, "the browser console logged errors:\n" + "\n".join(errors)
+
+
+def test_the_console_check_can_fail(page, console_errors: list[str], lab: LabServer):
+    # The last assertion above is only worth something if errors do reach it.
+    page.goto(lab.page_url("/lab"), timeout=OPEN_TIMEOUT_MS)
+    page.wait_for_function("() => !!window.jupyterapp", timeout=OPEN_TIMEOUT_MS)
+    page.evaluate(
+        """() => {
+            console.error('probe: console.error');
+            setTimeout(() => { throw new Error('probe: uncaught'); }, 0);
+        }"""
+    )
+    page.wait_for_timeout(300)
+    caught = unexpected_console_errors(console_errors)
+    assert any("probe: console.error" in message for message in caught), caught
+    assert any("probe: uncaught" in message for message in caught), caught
+
+
+def test_the_redraw_check_can_fail(page, lab: LabServer):
+    # An explorer whose slider changes nothing on the plot must fail the check above.
+    probe = nbformat.v4.new_notebook()
+    probe.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    probe.cells = [
+        nbformat.v4.new_code_cell(
+            "import ipywidgets as widgets\n"
+            "from shortcut_lib.plotting import new_figure\n"
+            "from shortcut_lib.widgets import Explorer\n\n"
+            "def draw(level):\n"
+            "    fig, ax = new_figure()\n"
+            "    ax.plot([0, 1], [0, 1])  # ignores level\n"
+            "    return fig, level\n\n"
+            "Explorer({'level': widgets.IntSlider(value=1, min=0, max=10)}, draw)"
+        )
+    ]
+    nbformat.write(probe, lab.root_dir / "probe_dead_slider.ipynb")
+    assert not cell_problems(open_and_run(page, lab, "probe_dead_slider.ipynb"))
+    with pytest.raises(AssertionError, match="the plot did not change"):
+        exercise_explorer(page, page.locator(EXPLORER).first, "probe")
