@@ -6,19 +6,22 @@ import pytest
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if terminalreporter.config.option.collectonly:
+        return
     stats = terminalreporter.stats
     reports = [
         r
         for outcome in ("passed", "failed", "skipped", "error")
         for r in stats.get(outcome, [])
-        if "browser" in getattr(r, "keywords", {}) and (r.when == "call" or r.skipped)
+        if "browser" in getattr(r, "keywords", {}) and (r.when == "call" or not r.passed)
     ]
     deselected = [i for i in stats.get("deselected", []) if "browser" in i.keywords]
     if not reports:
         why = "deselected" if deselected else "none collected in this run"
         terminalreporter.write_sep("-", f"browser tests: NOT RUN ({why})", yellow=True)
         return
-    counts = {o: sum(r.outcome == o for r in reports) for o in ("passed", "failed", "skipped")}
+    outcomes = [r.outcome if r.when == "call" or r.skipped else "error" for r in reports]
+    counts = {o: outcomes.count(o) for o in ("passed", "failed", "error", "skipped")}
     if counts["skipped"] == len(reports):
         reasons = {
             r.longrepr[2].removeprefix("Skipped: ")

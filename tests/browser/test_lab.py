@@ -27,10 +27,10 @@ RUN_TIMEOUT_MS = 300_000  # run all cells; the training lesson is the slowest
 RERENDER_BUDGET_MS = 1_000  # the issue's promise to a learner: the plot follows the mouse
 SETTLE_TIMEOUT_S = 60  # after a change, wait for queued redraws before the next control
 
-# Console messages that are not the lessons' fault, each matched precisely:
-HARMLESS_CONSOLE_ERRORS = [
-    # (pattern, why it is harmless)
-]
+# Console errors that are not the lessons' fault, each matched precisely: (regex, why).
+# Measured with JupyterLab 4.6.6 + Debian Chromium 156, news and update checks off, no network:
+# Lab logged no console error at all, so nothing is filtered. Add an entry only with its reason.
+HARMLESS_CONSOLE_ERRORS: list[tuple[str, str]] = []
 
 # --- JavaScript run in the page (window.jupyterapp exists thanks to expose_app_in_browser) --
 
@@ -42,10 +42,11 @@ KERNEL_IDLE_JS = """() => {
         && panel.context.isReady;
 }"""
 
-RUN_ALL_JS = """async () => {
-    const app = window.jupyterapp;
-    await app.commands.execute('notebook:run-all-cells');
-    return true;
+# Started, not awaited here: a hanging cell must run into RUN_TIMEOUT_MS, not hang the test.
+RUN_ALL_JS = """() => {
+    window.__runAllDone = false;
+    window.jupyterapp.commands.execute('notebook:run-all-cells')
+        .finally(() => { window.__runAllDone = true; });
 }"""
 
 CELL_REPORT_JS = """() => {
@@ -132,6 +133,7 @@ def open_and_run(page, lab: LabServer, name: str) -> list[dict]:
     page.goto(lab.page_url(f"/lab/tree/{name}", reset=""), timeout=OPEN_TIMEOUT_MS)
     page.wait_for_function(KERNEL_IDLE_JS, timeout=OPEN_TIMEOUT_MS)
     page.evaluate(RUN_ALL_JS)
+    page.wait_for_function("() => window.__runAllDone === true", timeout=RUN_TIMEOUT_MS)
     page.wait_for_function(KERNEL_IDLE_JS, timeout=RUN_TIMEOUT_MS)
     return page.evaluate(CELL_REPORT_JS)
 
