@@ -1,0 +1,435 @@
+"""Training plain and shortcut networks on a task made in code: two interleaved spirals.
+
+Lesson 05's question is what vanishing gradients do to *learning*. Everything
+here is deterministic: the data come from a seeded ``torch.Generator``, the
+initial weights from :func:`~shortcut_lib.model.make_model_pair`, mini-batches
+(if any) from another seeded generator, and the global random state is never
+touched. Runs repeat bit for bit on one machine with one thread count.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .activations import ActivationSpec
+from .model import ExampleDeepNeuralNetwork, make_model_pair
+
+__all__ = [
+    "OPTIMIZERS",
+    "TrainingHistory",
+    "TrainingRun",
+    "make_spirals",
+    "make_classifier_pair",
+    "classifier_layer_sizes",
+    "train",
+    "evaluate",
+    "decision_grid",
+    "input_signal",
+    "train_depths",
+    "CHANCE_LOSS",
+]
+
+#: Optimisers :func:`train` accepts, by name.
+OPTIMIZERS = ("adam", "sgd")
+
+#: The loss of always answering "50 %": ``-ln(1/2)``. A net that has learnt nothing sits here.
+CHANCE_LOSS = math.log(2.0)
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_real(name: str, value: object, positive: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value) or (value <= 0 if positive else value < 0):
+        expected = "a finite number > 0" if positive else "a finite number >= 0"
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return value
+
+
+# --- Data --------------------------------------------------------------------------------
+
+
+def make_spirals(
+    n_points: int = 256,
+    noise: float = 0.04,
+    seed: int = 0,
+    turns: float = 1.5,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Two interleaved spirals, one per class: a small task no straight line can solve.
+
+    Point :math:`n` of class :math:`k \in \{0, 1\}` has a random position
+    :math:`t_n \sim U(0, 1)` along its arm and lies at
+
+    .. math::
+        r_n = 0.1 + 0.9\,t_n, \qquad \theta_n = 2\pi\,\text{turns}\,t_n + k\pi, \qquad
+        x_n = r_n (\cos\theta_n, \sin\theta_n) + \text{noise}\cdot\varepsilon_n,
+
+    with :math:`\varepsilon_n \sim \mathcal{N}(0, I_2)`: the second arm is the
+    first turned by half a circle, so the two never cross.
+
+    Args:
+        n_points: total number of points, even (exactly half per class), >= 2.
+        noise: standard deviation of the Gaussian jitter added to each coordinate.
+        seed: seed of a private ``torch.Generator``; the global random state is untouched.
+        turns: how many times each arm winds around the centre (> 0).
+
+    Returns:
+        ``(X, y)``: ``X`` of shape :math:`(N, 2)` (float32, within about
+        ``[-1, 1]^2``), ``y`` of shape :math:`(N,)` (float32, ``0.`` for the first
+        ``N/2`` points, ``1.`` for the rest).
+
+    Example::
+
+        >>> X, y = make_spirals(6, noise=0.0, seed=1)
+        >>> X.shape, y.tolist()
+        (torch.Size([6, 2]), [0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    """
+    n_points = _check_int("n_points", n_points, minimum=2)
+    if n_points % 2:
+        raise ValueError(f"n_points must be even (half per class), got {n_points}")
+    noise = _check_real("noise", noise, positive=False)
+    turns = _check_real("turns", turns, positive=True)
+    seed = _check_int("seed", seed, minimum=0)
+    generator = torch.Generator().manual_seed(seed)
+    t = torch.rand(n_points, generator=generator)
+    label = (torch.arange(n_points) >= n_points // 2).float()
+    radius = 0.1 + 0.9 * t
+    angle = 2.0 * math.pi * turns * t + math.pi * label
+    X = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=1)
+    X = X + noise * torch.randn(n_points, 2, generator=generator)
+    return X, label
+
+
+# --- Models ------------------------------------------------------------------------------
+
+
+def classifier_layer_sizes(depth: int, width: int) -> list[int]:
+    """``[2, width, ..., width, 1]`` with ``depth`` weight layers: 2-D points in, one logit out.
+
+    The first layer (``2 -> width``) and the last (``width -> 1``) change shape,
+    so a shortcut network has shortcuts on the ``depth - 2`` layers in between.
+    """
+    depth = _check_int("depth", depth, minimum=2)
+    width = _check_int("width", width, minimum=1)
+    return [2] + [width] * (depth - 1) + [1]
+
+
+def make_classifier_pair(
+    depth: int,
+    width: int = 16,
+    seed: int = 0,
+    activation: ActivationSpec = "gelu",
+) -> tuple[ExampleDeepNeuralNetwork, ExampleDeepNeuralNetwork]:
+    r"""``(plain, shortcut)`` binary classifiers that start from the same weights.
+
+    Both are :class:`~shortcut_lib.model.ExampleDeepNeuralNetwork` with
+    ``layer_sizes = classifier_layer_sizes(depth, width)``, built by
+    :func:`~shortcut_lib.model.make_model_pair`, except for one change: the last
+    layer's activation is replaced by ``nn.Identity()``, so the output is a
+    *logit* :math:`z` and :math:`P(y=1\mid x) = \sigma(z)`.
+
+    Why: ``ExampleDeepNeuralNetwork`` applies the activation after every layer,
+    the last included. A GELU output is never below about -0.17, and
+    :math:`\sigma(-0.17) = 0.46`: such a net could never say "class 0" with
+    more than 54 % confidence. A linear read-out is the usual classifier head,
+    and it is the same in the plain and the shortcut network.
+
+    Args:
+        depth: number of weight layers (>= 2), read-out included.
+        width: features per hidden layer.
+        seed: seed of the initial weights.
+        activation: of the hidden layers, as for ``ExampleDeepNeuralNetwork``.
+
+    Shape:
+        - Input: :math:`(N, 2)`
+        - Output: :math:`(N, 1)`, logits.
+    """
+    plain, shortcut = make_model_pair(classifier_layer_sizes(depth, width), seed, activation)
+    for model in (plain, shortcut):
+        model.layers[-1][1] = nn.Identity()
+    return plain, shortcut
+
+
+# --- Training ----------------------------------------------------------------------------
+
+
+@dataclass
+class TrainingHistory:
+    """What :func:`train` measured at every step, before that step's update.
+
+    Attributes:
+        losses: mean binary cross-entropy on the step's batch, one per step.
+        accuracies: fraction of the batch classified correctly (logit > 0 means class 1).
+    """
+
+    losses: list[float] = field(default_factory=list)
+    accuracies: list[float] = field(default_factory=list)
+
+
+def _check_data(X: torch.Tensor, y: torch.Tensor) -> None:
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(
+            f"X and y must be torch.Tensors, got {type(X).__name__} and {type(y).__name__}"
+        )
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must have shape (N, features) with N >= 1, got {tuple(X.shape)}")
+    if y.shape != (X.shape[0],):
+        raise ValueError(
+            f"y must have shape (N,) = ({X.shape[0]},) to match X {tuple(X.shape)}, "
+            f"got {tuple(y.shape)}"
+        )
+    if not bool(((y == 0) | (y == 1)).all()):
+        raise ValueError(f"y must hold class labels 0 and 1 only, got values {y.unique().tolist()}")
+
+
+def _logits(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """The model's output as a vector of logits, shape (N,)."""
+    output = model(X)
+    if output.shape != (X.shape[0], 1):
+        raise ValueError(
+            f"the model must output one logit per point, shape ({X.shape[0]}, 1), "
+            f"got {tuple(output.shape)}; build it with make_classifier_pair"
+        )
+    return output.squeeze(-1)
+
+
+def _make_optimizer(name: str, parameters, lr: float) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(parameters, lr=lr)
+    return torch.optim.SGD(parameters, lr=lr)
+
+
+def train(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    steps: int,
+    lr: float,
+    optimizer: str = "adam",
+    batch_size: int | None = None,
+    seed: int = 0,
+) -> TrainingHistory:
+    r"""Train ``model`` in place to separate the classes, minimising binary cross-entropy.
+
+    Each step draws a batch :math:`B`, computes
+
+    .. math::
+        \mathcal{L} = -\frac{1}{|B|}\sum_{n \in B} \bigl[y_n \ln\sigma(z_n)
+        + (1 - y_n)\ln\bigl(1 - \sigma(z_n)\bigr)\bigr], \qquad z_n = \text{model}(x_n),
+
+    (``F.binary_cross_entropy_with_logits``), back-propagates and lets the
+    optimiser update every parameter. Same data, seed, model and thread count
+    give the same history bit for bit.
+
+    Args:
+        model: maps :math:`(N, F)` to :math:`(N, 1)` logits, e.g. from
+            :func:`make_classifier_pair`. Its parameters are changed.
+        X: inputs, shape :math:`(N, F)`, float, matching the model's dtype.
+        y: labels, shape :math:`(N,)`, values 0 and 1.
+        steps: number of parameter updates (>= 1).
+        lr: learning rate (> 0).
+        optimizer: ``"adam"`` (``torch.optim.Adam``, default betas) or ``"sgd"``
+            (plain gradient descent, no momentum).
+        batch_size: ``None`` (default) for full-batch steps; otherwise each
+            epoch visits the points in an order drawn by a generator seeded with
+            ``seed``, ``batch_size`` at a time (the last batch may be smaller).
+        seed: seed of the batch order; unused for full batches.
+
+    Returns:
+        A :class:`TrainingHistory` with one loss and one accuracy per step,
+        measured on that step's batch before its update.
+
+    Example::
+
+        >>> X, y = make_spirals(200, seed=0)
+        >>> plain, shortcut = make_classifier_pair(depth=4, width=8)
+        >>> history = train(shortcut, X, y, steps=100, lr=1e-2)
+        >>> len(history.losses)
+        100
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_data(X, y)
+    steps = _check_int("steps", steps, minimum=1)
+    lr = _check_real("lr", lr, positive=True)
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
+        valid = ", ".join(map(repr, OPTIMIZERS))
+        raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {valid}")
+    n_points = X.shape[0]
+    if batch_size is not None:
+        batch_size = _check_int("batch_size", batch_size, minimum=1)
+        if batch_size > n_points:
+            raise ValueError(f"batch_size must be at most N = {n_points}, got {batch_size}")
+    seed = _check_int("seed", seed, minimum=0)
+
+    y = y.to(X.dtype)
+    opt = _make_optimizer(optimizer, model.parameters(), lr)
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.arange(n_points)
+    position = n_points  # start a new epoch (a fresh order) on the first mini-batch
+    losses = torch.empty(steps)
+    accuracies = torch.empty(steps)
+    model.train()
+    for step in range(steps):
+        if batch_size is None:
+            X_batch, y_batch = X, y
+        else:
+            if position >= n_points:
+                order = torch.randperm(n_points, generator=generator)
+                position = 0
+            index = order[position : position + batch_size]
+            position += batch_size
+            X_batch, y_batch = X[index], y[index]
+        opt.zero_grad()
+        logits = _logits(model, X_batch)
+        loss = F.binary_cross_entropy_with_logits(logits, y_batch)
+        loss.backward()
+        opt.step()
+        # Stored as tensors and converted once at the end: .item() every step would
+        # cost a synchronisation each time on a GPU.
+        losses[step] = loss.detach()
+        accuracies[step] = ((logits.detach() > 0).to(y_batch.dtype) == y_batch).float().mean()
+    return TrainingHistory(losses=losses.tolist(), accuracies=accuracies.tolist())
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """``(mean binary cross-entropy, accuracy)`` of ``model`` on ``(X, y)``, without training.
+
+    Shapes as for :func:`train`. Accuracy counts a logit > 0 as class 1.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_data(X, y)
+    y = y.to(X.dtype)
+    logits = _logits(model, X)
+    loss = F.binary_cross_entropy_with_logits(logits, y)
+    accuracy = ((logits > 0).to(y.dtype) == y).float().mean()
+    return float(loss), float(accuracy)
+
+
+@torch.no_grad()
+def decision_grid(
+    model: nn.Module,
+    extent: float = 1.3,
+    resolution: int = 81,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""The model's :math:`P(\text{class } 1)` on a square grid, for drawing its decision boundary.
+
+    Args:
+        model: maps :math:`(N, 2)` points to :math:`(N, 1)` logits.
+        extent: the grid covers :math:`[-\text{extent}, \text{extent}]^2`.
+        resolution: points per side (>= 2).
+
+    Returns:
+        ``(xs, ys, probabilities)``: ``xs`` and ``ys`` of shape
+        :math:`(R,)`, and ``probabilities`` of shape :math:`(R, R)` with
+        ``probabilities[i, j]`` :math:`= \sigma(\text{model}([xs_j, ys_i]))`
+        (rows follow y, as ``plt.contourf(xs, ys, probabilities)`` expects).
+        The boundary is where it crosses 0.5.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    extent = _check_real("extent", extent, positive=True)
+    resolution = _check_int("resolution", resolution, minimum=2)
+    parameter = next(model.parameters(), None)
+    dtype = parameter.dtype if parameter is not None else torch.get_default_dtype()
+    xs = torch.linspace(-extent, extent, resolution, dtype=dtype)
+    ys = torch.linspace(-extent, extent, resolution, dtype=dtype)
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    points = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
+    probabilities = torch.sigmoid(_logits(model, points)).reshape(resolution, resolution)
+    return xs, ys, probabilities
+
+
+def input_signal(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    r"""How much the output still depends on the input, and how much gradient reaches layer 0.
+
+    Returns ``(logit_spread, first_layer_gradient)``:
+
+    - ``logit_spread``: the standard deviation of the logits over the points.
+      Near 0, the network answers (almost) the same for every input: there is
+      nothing in its output for the loss to correct point by point.
+    - ``first_layer_gradient``: :math:`\operatorname{mean}|\partial\mathcal{L}/\partial W_0|`
+      of the binary cross-entropy with respect to the first layer's weight
+      (``model.layers[0][0].weight``), the layer that sees the raw input.
+
+    The model's parameters and their ``.grad`` are left untouched.
+    """
+    if not isinstance(model, ExampleDeepNeuralNetwork):
+        raise TypeError(
+            f"model must be an ExampleDeepNeuralNetwork (e.g. from make_classifier_pair), "
+            f"got {type(model).__name__}"
+        )
+    _check_data(X, y)
+    logits = _logits(model, X)
+    loss = F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
+    (gradient,) = torch.autograd.grad(loss, model.layers[0][0].weight)
+    return float(logits.detach().std()), float(gradient.abs().mean())
+
+
+# --- The lesson's experiment -------------------------------------------------------------
+
+
+@dataclass
+class TrainingRun:
+    """One trained network of :func:`train_depths` and what it reached.
+
+    Attributes:
+        model: the trained network.
+        history: per-step losses and accuracies.
+        final_loss, final_accuracy: :func:`evaluate` on the training data after the last step.
+    """
+
+    model: ExampleDeepNeuralNetwork
+    history: TrainingHistory
+    final_loss: float
+    final_accuracy: float
+
+
+def train_depths(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    depths: Sequence[int] = (4, 16, 32),
+    width: int = 16,
+    steps: int = 600,
+    lr: float = 3e-3,
+    optimizer: str = "adam",
+    seed: int = 0,
+    activation: ActivationSpec = "gelu",
+) -> dict[str, dict[int, TrainingRun]]:
+    """Train a plain and a shortcut classifier of every depth with the same budget.
+
+    For each depth, :func:`make_classifier_pair` gives two networks with equal
+    initial weights; both get the same data, optimiser, learning rate and
+    number of full-batch steps. Any difference in how far they get comes from
+    the shortcuts alone.
+
+    Returns:
+        ``{"plain": {depth: TrainingRun}, "shortcut": {depth: TrainingRun}}``.
+    """
+    if isinstance(depths, (str, bytes)) or not isinstance(depths, Sequence) or not depths:
+        raise TypeError(f"depths must be a non-empty list of integers, got {depths!r}")
+    runs: dict[str, dict[int, TrainingRun]] = {"plain": {}, "shortcut": {}}
+    for depth in depths:
+        pair = make_classifier_pair(depth, width, seed, activation)
+        for kind, model in zip(("plain", "shortcut"), pair, strict=True):
+            history = train(model, X, y, steps, lr, optimizer=optimizer)
+            loss, accuracy = evaluate(model, X, y)
+            runs[kind][int(depth)] = TrainingRun(model, history, loss, accuracy)
+    return runs
