@@ -282,8 +282,8 @@ def train(
     generator = torch.Generator().manual_seed(seed)
     order = torch.arange(n_points)
     position = n_points  # start a new epoch (a fresh order) on the first mini-batch
-    losses = torch.empty(steps)
-    accuracies = torch.empty(steps)
+    losses = torch.empty(steps, device=X.device)
+    accuracies = torch.empty(steps, device=X.device)
     model.train()
     for step in range(steps):
         if batch_size is None:
@@ -347,10 +347,12 @@ def decision_grid(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     extent = _check_real("extent", extent, positive=True)
     resolution = _check_int("resolution", resolution, minimum=2)
+    # The grid follows the model's parameters: same dtype, same device.
     parameter = next(model.parameters(), None)
     dtype = parameter.dtype if parameter is not None else torch.get_default_dtype()
-    xs = torch.linspace(-extent, extent, resolution, dtype=dtype)
-    ys = torch.linspace(-extent, extent, resolution, dtype=dtype)
+    device = parameter.device if parameter is not None else None
+    xs = torch.linspace(-extent, extent, resolution, dtype=dtype, device=device)
+    ys = torch.linspace(-extent, extent, resolution, dtype=dtype, device=device)
     grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
     points = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
     probabilities = torch.sigmoid(_logits(model, points)).reshape(resolution, resolution)
@@ -419,6 +421,13 @@ def train_depths(
     initial weights; both get the same data, optimiser, learning rate and
     number of full-batch steps. Any difference in how far they get comes from
     the shortcuts alone.
+
+    Args:
+        X, y: training data, shapes :math:`(N, 2)` and :math:`(N,)`, e.g. from
+            :func:`make_spirals`.
+        depths: the depths to compare (weight layers, read-out included, each >= 2).
+        width, seed, activation: as for :func:`make_classifier_pair`.
+        steps, lr, optimizer: as for :func:`train`; the same for every network.
 
     Returns:
         ``{"plain": {depth: TrainingRun}, "shortcut": {depth: TrainingRun}}``.

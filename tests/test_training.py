@@ -15,6 +15,7 @@ from shortcut_lib.training import (
     classifier_layer_sizes,
     decision_grid,
     evaluate,
+    input_signal,
     make_classifier_pair,
     make_spirals,
     train,
@@ -290,6 +291,43 @@ def test_decision_grid_bad_input():
         decision_grid(plain, extent=0)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         decision_grid(lambda x: x)
+
+
+def test_decision_grid_and_training_follow_the_model_dtype():
+    X, y = make_spirals(16, seed=0)
+    plain, _ = make_classifier_pair(depth=3, width=4, seed=0)
+    plain = plain.double()
+    history = train(plain, X.double(), y.double(), steps=2, lr=1e-2)
+    assert len(history.losses) == 2
+    xs, ys, probabilities = decision_grid(plain, resolution=3)
+    assert xs.dtype == ys.dtype == probabilities.dtype == torch.float64
+
+
+# --- input_signal ------------------------------------------------------------------------
+
+
+def test_input_signal_matches_a_direct_computation_and_touches_nothing():
+    X, y = make_spirals(32, seed=0)
+    _, shortcut = make_classifier_pair(depth=4, width=6, seed=3)
+    before = [p.detach().clone() for p in shortcut.parameters()]
+    spread, gradient = input_signal(shortcut, X, y)
+    assert all(p.grad is None for p in shortcut.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, shortcut.parameters(), strict=True))
+    logits = shortcut(X).squeeze(-1)
+    F.binary_cross_entropy_with_logits(logits, y).backward()
+    assert spread == pytest.approx(logits.std().item(), rel=1e-6)
+    assert gradient == pytest.approx(shortcut.layers[0][0].weight.grad.abs().mean().item())
+
+
+def test_input_signal_shows_the_deep_plain_net_ignoring_its_input():
+    X, y = make_spirals(64, seed=0)
+    plain, shortcut = make_classifier_pair(depth=16, width=16, seed=0)
+    plain_spread, plain_gradient = input_signal(plain, X, y)
+    shortcut_spread, shortcut_gradient = input_signal(shortcut, X, y)
+    assert plain_spread < 1e-5 < 0.01 < shortcut_spread
+    assert plain_gradient < 1e-6 * shortcut_gradient
+    with pytest.raises(TypeError, match="must be an ExampleDeepNeuralNetwork"):
+        input_signal(nn.Linear(2, 1), X, y)
 
 
 # --- figures -----------------------------------------------------------------------------
