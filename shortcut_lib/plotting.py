@@ -16,11 +16,13 @@ from contextlib import contextmanager
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import PIL.Image
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.text import Text
-from matplotlib.ticker import LogLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 __all__ = [
     "COLORS",
@@ -29,6 +31,12 @@ __all__ = [
     "new_figure",
     "figure_to_png",
     "plot_gradient_comparison",
+    "BandPlot",
+    "band_limits",
+    "plot_gradient_bands",
+    "plot_depth_panels",
+    "log_decade_axis",
+    "plot_depth_and_dead",
     "CLASS_COLORS",
     "plot_loss_curves",
     "plot_decision_boundaries",
@@ -265,6 +273,392 @@ def _set_up_gradient_axes(ax: Axes) -> dict[str, Text]:
     all_zero = ax.text(0.5, 0.4, message, transform=ax.transAxes, ha="center", va="center")
     all_zero.set_gid("gradient-all-zero")
     return {"gradient-ratio": ratio, "gradient-all-zero": all_zero}
+
+
+# --- Lesson 04: depth and seeds -------------------------------------------------
+
+#: y-axis label of every lesson-04 band plot.
+GRADIENT_AXIS_LABEL = "mean |∂loss/∂W|  (log scale)"
+
+
+def _band_arrays(series: Mapping[str, object]) -> dict[str, np.ndarray]:
+    """Each series as a float array of shape (3, n): lower quartile, median, upper quartile."""
+    arrays = {}
+    for label, values in series.items():
+        array = np.asarray(values, dtype=float)
+        if array.ndim != 2 or array.shape[0] != 3:
+            raise ValueError(
+                f"series {label!r} must have shape (3, n) (lower quartile, median, upper "
+                f"quartile), got shape {array.shape}"
+            )
+        arrays[label] = array
+    return arrays
+
+
+def band_limits(series: Mapping[str, np.ndarray]) -> tuple[float, float]:
+    """Log-axis limits: whole decades around every positive, finite value (1e-8..1 if none)."""
+    values = np.concatenate([np.ravel(v) for v in series.values()]) if series else np.ones(1)
+    positive = values[(values > 0) & np.isfinite(values)]
+    if positive.size == 0:
+        return 1e-8, 1.0
+    low = math.floor(math.log10(positive.min()))
+    high = max(math.ceil(math.log10(positive.max())), low + 1)
+    return 10.0**low, 10.0**high
+
+
+def _floored(values: np.ndarray, floor: float) -> np.ndarray:
+    # A gradient of exactly 0 (a dead unit, or float underflow) has no place on a log
+    # axis: it is drawn on the bottom edge, so a band touching the edge means "zeros here".
+    # NaN (nothing to summarise) stays NaN: a gap in the line.
+    return np.where(np.isnan(values) | (values > 0), values, floor)
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_of_ten(value: float, _position: object = None) -> str:
+    # 10⁻¹² in plain unicode: as readable as mathtext's $10^{-12}$ and several times cheaper
+    # to lay out, which matters when an explorer redraws on every slider step.
+    if value <= 0 or not math.isfinite(value):
+        return ""
+    exponent = round(math.log10(value))
+    return "1" if exponent == 0 else f"10{str(exponent).translate(_SUPERSCRIPT)}"
+
+
+def log_decade_axis(ax: Axes, low: float, high: float, max_ticks: int = 8) -> None:
+    """Log y axis from ``low`` to ``high`` with at most ``max_ticks`` labelled decades.
+
+    Spanning many decades (gradients from 10⁻⁶⁰ to 10¹⁵), every k-th decade is
+    labelled (k in 1, 2, 5, 10, 20, ...; the limits are widened to multiples of k)
+    and minor ticks are dropped so the labels stay legible.
+    """
+    low_exp, high_exp = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    high_exp = max(high_exp, low_exp + 1)
+    step = next(
+        k * 10**p
+        for p in range(4)
+        for k in (1, 2, 5)
+        if (high_exp - low_exp) / (k * 10**p) <= max_ticks - 1
+    )
+    low_exp, high_exp = step * math.floor(low_exp / step), step * math.ceil(high_exp / step)
+    ax.set_yscale("log")
+    ax.set_ylim(10.0**low_exp, 10.0**high_exp)
+    ax.yaxis.set_major_locator(FixedLocator([10.0**e for e in range(low_exp, high_exp + 1, step)]))
+    ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
+    if step == 1 and high_exp - low_exp <= 4:
+        ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    else:
+        ax.yaxis.set_minor_locator(NullLocator())
+
+
+class BandPlot:
+    """Median lines and inter-quartile bands on a log axis, redrawn in place.
+
+    Made once with its series labels; :meth:`update` then moves the existing
+    artists (line data, band polygons, limits, title, legend text) instead of
+    building a new figure, which is what keeps a live explorer fast.
+
+    Args:
+        labels: the series, in legend order (e.g. ``["plain", "shortcut"]``); also
+            the keys of ``colors`` and of the data given to :meth:`update`.
+        colors: label -> colour; default ``COLORS[label]``.
+        xlabel: x-axis label.
+        figsize: figure size in inches.
+        fixed_layout: place the axes once at fixed margins (room for a two-line
+            title) instead of re-running constrained layout on every render.
+
+    Attributes:
+        figure, ax: the figure and its single axes.
+        lines, bands: label -> the median ``Line2D`` / the IQR ``FillBetweenPolyCollection``.
+    """
+
+    def __init__(
+        self,
+        labels: Sequence[str],
+        colors: Mapping[str, str] | None = None,
+        xlabel: str = "layer",
+        figsize: tuple[float, float] = (7.0, 4.0),
+        fixed_layout: bool = False,
+    ) -> None:
+        if isinstance(labels, str) or not labels:
+            raise ValueError(f"labels must be a non-empty list of series names, got {labels!r}")
+        colors = dict(colors or {})
+        missing = [label for label in labels if label not in colors and label not in COLORS]
+        if missing:
+            raise ValueError(f"no colour for series {missing}; pass colors={{label: colour}}")
+        self.labels = list(labels)
+        if fixed_layout:
+            # A bare Figure (never in pyplot) with no layout engine: savefig then draws once
+            # instead of twice, and the axes stay put while the title and labels change.
+            with figure_style():
+                self.figure = Figure(figsize=figsize)
+                FigureCanvasAgg(self.figure)  # attaches itself: render_png draws on it
+                width, height = figsize
+                left, bottom, top = 0.85 / width, 0.55 / height, 0.75 / height
+                self.ax = self.figure.add_axes(
+                    (left, bottom, 1 - left - 0.15 / width, 1 - bottom - top)
+                )
+        else:
+            self.figure, self.ax = new_figure(figsize=figsize)
+        self.lines = {}
+        self.bands = {}
+        self._background = None
+        self._background_key = None
+        self.full_renders = 0
+        with figure_style():
+            for label in self.labels:
+                color = colors.get(label, COLORS.get(label))
+                self.bands[label] = self.ax.fill_between(
+                    [0, 1], [1, 1], [1, 1], color=color, alpha=0.25, linewidth=0
+                )
+                (self.lines[label],) = self.ax.plot([0, 1], [1, 1], color=color, label=label)
+            self.ax.set_xlabel(xlabel)
+            self.ax.set_ylabel(GRADIENT_AXIS_LABEL)
+            self.legend = self.ax.legend(loc="lower right")
+
+    def update(
+        self,
+        x: Sequence[float] | np.ndarray,
+        series: Mapping[str, object],
+        title: str = "",
+        ylim: tuple[float, float] | None = None,
+        legend: Mapping[str, str] | None = None,
+        xlim: tuple[float, float] | None = None,
+        keep_ylim: bool = False,
+    ) -> Figure:
+        """Redraw with new data.
+
+        Args:
+            x: positions, shape ``(n,)``.
+            series: label -> ``(3, n)`` array-like: lower quartile, median, upper
+                quartile (e.g. :func:`~shortcut_lib.population.gradient_quantiles`).
+                Labels must be the ones given at construction. Zeros are drawn on
+                the bottom edge, NaN as a gap.
+            title: axes title.
+            ylim: log-axis limits; default :func:`band_limits` of the data.
+            legend: optional label -> legend text (e.g. ``"shortcut (40% dead)"``).
+            xlim: x-axis limits; default the data's range plus a small margin.
+            keep_ylim: keep the current y limits while the data fits in them and
+                spans at least 40% of their decades; when they must change, leave
+                room around the data (steady axes while a slider moves, so
+                :meth:`render_png` only redraws the data).
+        """
+        arrays = _band_arrays(series)
+        if sorted(arrays) != sorted(self.labels):
+            raise ValueError(f"series must be {self.labels}, got {list(arrays)}")
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 1 or x.size == 0:
+            raise ValueError(f"x must be a non-empty 1-d sequence, got shape {x.shape}")
+        for label, array in arrays.items():
+            if array.shape[1] != x.size:
+                raise ValueError(f"series {label!r} has {array.shape[1]} points but x has {x.size}")
+        low, high = ylim if ylim is not None else band_limits(arrays)
+        current_low, current_high = self.ax.get_ylim()
+        decades = math.log10(high / low)
+        keep = (
+            keep_ylim
+            and self.full_renders > 0
+            and current_low <= low
+            and high <= current_high
+            and 2.5 * decades >= math.log10(current_high / current_low)
+        )
+        if keep_ylim and not keep:
+            # Room for the data to move before the axis has to change again.
+            pad = 10.0 ** max(1.0, round(0.3 * decades))
+            low, high = low / pad, high * pad
+        if not keep:
+            log_decade_axis(self.ax, low, high)
+        floor = self.ax.get_ylim()[0]
+        for label, (q_low, median, q_high) in arrays.items():
+            self.lines[label].set_data(x, _floored(median, floor))
+            self.bands[label].set_data(x, _floored(q_low, floor), _floored(q_high, floor))
+        if xlim is None:
+            span = max(x.max() - x.min(), 1.0)
+            xlim = (x.min() - 0.02 * span, x.max() + 0.02 * span)
+        self.ax.set_xlim(*xlim)
+        self.ax.set_title(title)
+        texts = dict(legend or {})
+        for label, text in zip(self.labels, self.legend.get_texts(), strict=True):
+            text.set_text(texts.get(label, label))
+        return self.figure
+
+    def render_png(self) -> bytes:
+        """The figure as PNG bytes, redrawing only the data when nothing else changed.
+
+        Text is what costs time in a matplotlib render (several ms per label here).
+        The axes, ticks, labels and title are drawn once into a cached background;
+        while the limits, title and legend stay the same, a render restores that
+        background and draws just the bands, lines and legend on top
+        (``full_renders`` counts the renders that had to draw everything). The
+        image equals ``figure_to_png(figure)`` up to antialiasing. PNG compression
+        level 1: a few times faster to encode, a slightly larger file.
+        """
+        canvas = self.figure.canvas
+        if not isinstance(canvas, FigureCanvasAgg):
+            canvas = FigureCanvasAgg(self.figure)
+        data_artists = [*self.bands.values(), *self.lines.values(), self.legend]
+        key = (
+            self.ax.get_xlim(),
+            self.ax.get_ylim(),
+            self.ax.get_title(),
+            self.ax.get_xlabel(),
+            tuple(self.figure.get_size_inches()),
+            self.figure.dpi,
+        )
+        with figure_style():
+            if key != self._background_key:
+                for artist in data_artists:
+                    artist.set_visible(False)
+                try:
+                    canvas.draw()
+                finally:
+                    for artist in data_artists:
+                        artist.set_visible(True)
+                self._background = canvas.copy_from_bbox(self.figure.bbox)
+                self._background_key = key
+                self.full_renders += 1
+            else:
+                canvas.restore_region(self._background)
+            for artist in data_artists:
+                self.ax.draw_artist(artist)
+            width, height = canvas.get_width_height()
+            image = PIL.Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw")
+            buffer = io.BytesIO()
+            image.save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+
+def plot_gradient_bands(
+    x: Sequence[float] | np.ndarray,
+    series: Mapping[str, object],
+    title: str = "",
+    xlabel: str = "layer",
+    colors: Mapping[str, str] | None = None,
+    figsize: tuple[float, float] = (7.0, 4.0),
+) -> Figure:
+    """One panel of median lines and inter-quartile bands on a log y axis.
+
+    Args:
+        x: positions (layers or depths), shape ``(n,)``.
+        series: label -> ``(3, n)`` quartiles; labels ``"plain"``/``"shortcut"``
+            take their usual colours, others need ``colors``.
+
+    Returns:
+        The figure (``figure.axes[0].lines`` are the medians, in ``series`` order).
+    """
+    plot = BandPlot(list(series), colors=colors, xlabel=xlabel, figsize=figsize)
+    return plot.update(x, series, title=title)
+
+
+def plot_depth_panels(
+    depths: Sequence[int] | np.ndarray,
+    panels: Mapping[str, Mapping[str, object]],
+    colors: Mapping[str, str] | None = None,
+    ncols: int = 2,
+    suptitle: str = "",
+) -> Figure:
+    """A grid of band plots against depth, one panel per key of ``panels``.
+
+    Args:
+        depths: x positions, shape ``(n,)``.
+        panels: panel title (e.g. an activation) -> {series label -> (3, n) quartiles}.
+        colors: as :func:`plot_gradient_bands`.
+        ncols: panels per row.
+
+    Returns:
+        The figure; panels share the y axis (same decades everywhere).
+    """
+    if not panels:
+        raise ValueError("panels must not be empty")
+    arrays = {name: _band_arrays(series) for name, series in panels.items()}
+    nrows = math.ceil(len(arrays) / ncols)
+    figure, axes = new_figure(
+        nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), sharex=True, sharey=True, squeeze=False
+    )
+    low, high = band_limits({f"{n}/{k}": v for n, s in arrays.items() for k, v in s.items()})
+    log_decade_axis(axes.flat[0], low, high)  # shared: widens the limits to whole steps
+    low = axes.flat[0].get_ylim()[0]  # zeros are drawn on the bottom edge
+    colors = dict(colors or {})
+    x = np.asarray(depths, dtype=float)
+    with figure_style():
+        for ax, (name, series) in zip(axes.flat, arrays.items(), strict=False):
+            for label, (q_low, median, q_high) in series.items():
+                color = colors.get(label, COLORS.get(label))
+                ax.fill_between(
+                    x,
+                    _floored(q_low, low),
+                    _floored(q_high, low),
+                    color=color,
+                    alpha=0.25,
+                    linewidth=0,
+                )
+                ax.plot(x, _floored(median, low), color=color, label=label)
+            log_decade_axis(ax, low, high)
+            ax.set_title(name)
+        for ax in axes[-1]:
+            ax.set_xlabel("depth (number of layers)")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("first-layer gradient")
+        for ax in list(axes.flat)[len(arrays) :]:
+            ax.set_visible(False)
+        axes.flat[0].legend(loc="lower left")
+        if suptitle:
+            figure.suptitle(suptitle)
+    return figure
+
+
+def plot_depth_and_dead(
+    depths: Sequence[int] | np.ndarray,
+    bands: Mapping[str, object],
+    dead_fraction: Mapping[str, object],
+    colors: Mapping[str, str] | None = None,
+    title: str = "",
+) -> Figure:
+    """Two panels against depth: gradient bands (log) and the share of dead networks.
+
+    Args:
+        depths: x positions, shape ``(n,)``.
+        bands: label -> ``(3, n)`` quartiles of the first-layer gradient over the
+            networks that are not dead.
+        dead_fraction: label -> ``(n,)`` share of networks whose output gradient is
+            exactly 0 (nothing in them learns).
+        colors: label -> colour; default ``COLORS[label]``.
+
+    Returns:
+        The figure; ``figure.axes[0]`` the bands, ``figure.axes[1]`` the dead share.
+    """
+    arrays = _band_arrays(bands)
+    if sorted(dead_fraction) != sorted(arrays):
+        raise ValueError(
+            f"bands and dead_fraction need the same labels, got {list(arrays)} and "
+            f"{list(dead_fraction)}"
+        )
+    colors = dict(colors or {})
+    x = np.asarray(depths, dtype=float)
+    figure, (ax_grad, ax_dead) = new_figure(
+        1, 2, figsize=(10.0, 4.0), gridspec_kw={"width_ratios": [3, 2]}
+    )
+    low, high = band_limits(arrays)
+    log_decade_axis(ax_grad, low, high)
+    low = ax_grad.get_ylim()[0]  # zeros are drawn on the bottom edge
+    with figure_style():
+        for label, (q_low, median, q_high) in arrays.items():
+            color = colors.get(label, COLORS.get(label))
+            ax_grad.fill_between(
+                x, _floored(q_low, low), _floored(q_high, low), color=color, alpha=0.2, linewidth=0
+            )
+            ax_grad.plot(x, _floored(median, low), color=color, label=label)
+            ax_dead.plot(x, 100 * np.asarray(dead_fraction[label], dtype=float), color=color)
+        ax_grad.set_xlabel("depth (number of layers)")
+        ax_grad.set_ylabel("first-layer gradient (live networks)")
+        ax_grad.legend(loc="upper left", fontsize=9)
+        ax_dead.set_ylim(-3, 103)
+        ax_dead.set_xlabel("depth (number of layers)")
+        ax_dead.set_ylabel("dead networks (%)")
+        ax_dead.set_title("output gradient exactly 0")
+        if title:
+            ax_grad.set_title(title)
+    return figure
 
 
 # --- Lesson 05: training ----------------------------------------------------------
