@@ -1,0 +1,185 @@
+"""Lesson 04's figures and depth explorer, driven without a browser."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from shortcut_lib.plotting import (
+    COLORS,
+    BandPlot,
+    band_limits,
+    figure_to_png,
+    log_decade_axis,
+    new_figure,
+    plot_depth_and_dead,
+    plot_depth_panels,
+    plot_gradient_bands,
+)
+from shortcut_lib.population import dead_networks, gradient_quantiles, population_gradient_means
+from shortcut_lib.widgets import NORMALISATIONS, depth_explorer
+
+
+def quartiles(n, scale=1.0):
+    median = scale * np.logspace(-3, 0, n)
+    return np.stack([median / 2, median, median * 2])
+
+
+# --- plotting ---------------------------------------------------------------------------
+
+
+def test_band_plot_draws_medians_and_bands_and_redraws_in_place():
+    plot = BandPlot(["plain", "shortcut"])
+    figure = plot.update(range(5), {"plain": quartiles(5), "shortcut": quartiles(5, 10)}, "t1")
+    ax = figure.axes[0]
+    assert ax.get_yscale() == "log" and ax.get_title() == "t1"
+    np.testing.assert_allclose(plot.lines["plain"].get_ydata(), quartiles(5)[1])
+    assert plot.lines["plain"].get_color().lower() == COLORS["plain"].lower()
+    # the band's polygon spans the quartiles
+    vertices = plot.bands["shortcut"].get_paths()[0].vertices
+    assert vertices[:, 1].min() == pytest.approx(10 * 1e-3 / 2)
+    assert vertices[:, 1].max() == pytest.approx(10 * 2.0)
+    png = figure_to_png(figure)
+    same = plot.update(range(8), {"plain": quartiles(8), "shortcut": quartiles(8)}, "t2")
+    assert same is figure and len(ax.lines) == 2  # moved, not added
+    assert len(plot.lines["plain"].get_xdata()) == 8
+    assert figure_to_png(figure) != png
+
+
+def test_zero_is_drawn_on_the_bottom_edge_and_nan_as_a_gap():
+    plot = BandPlot(["plain"])
+    data = np.array([[0.0, 1e-4, np.nan], [0.0, 1e-3, np.nan], [1e-3, 1e-2, np.nan]])
+    plot.update([0, 1, 2], {"plain": data})
+    low, _ = plot.ax.get_ylim()
+    y = plot.lines["plain"].get_ydata()
+    assert y[0] == pytest.approx(low) and np.isnan(y[2])
+
+
+def test_log_axis_labels_at_most_eight_aligned_decades():
+    figure, ax = new_figure()
+    log_decade_axis(ax, 1e-63, 1e15)
+    ticks = ax.yaxis.get_major_locator()()
+    exponents = np.round(np.log10(ticks)).astype(int)
+    assert len(ticks) <= 8 and np.all(exponents % 20 == 0)
+    assert ax.get_ylim()[0] <= 1e-63 and ax.get_ylim()[1] >= 1e15
+    assert ax.yaxis.get_major_formatter()(1e-20, 0) == "10⁻²⁰"
+
+
+def test_band_limits_cover_positive_values_in_whole_decades():
+    assert band_limits({"a": np.array([[0.0, 3e-5], [2e-3, 5.0]])}) == (1e-5, 10.0)
+    assert band_limits({"a": np.zeros((3, 2))}) == (1e-8, 1.0)
+
+
+def test_depth_figures_have_their_panels_and_labels():
+    depths = [1, 2, 5, 10]
+    panels = {
+        act: {"plain": quartiles(4), "shortcut": quartiles(4, 5)}
+        for act in ["tanh", "gelu", "relu"]
+    }
+    figure = plot_depth_panels(depths, panels)
+    visible = [ax for ax in figure.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == ["tanh", "gelu", "relu"]
+    assert all(ax.get_yscale() == "log" for ax in visible)
+    two = plot_depth_and_dead(
+        depths, {"shortcut": quartiles(4)}, {"shortcut": np.array([0, 0, 0.5, 0.5])}
+    )
+    assert two.axes[1].get_ylabel() == "dead networks (%)"
+    np.testing.assert_allclose(two.axes[1].lines[0].get_ydata(), [0, 0, 50, 50])
+
+
+def test_plotting_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r"must have shape \(3, n\)"):
+        plot_gradient_bands([0, 1], {"plain": np.ones((2, 2))})
+    with pytest.raises(ValueError, match="has 2 points but x has 3"):
+        plot_gradient_bands([0, 1, 2], {"plain": np.ones((3, 2))})
+    with pytest.raises(ValueError, match="no colour for series"):
+        BandPlot(["mystery"])
+    with pytest.raises(ValueError, match="same labels"):
+        plot_depth_and_dead([1], {"a": np.ones((3, 1))}, {"b": np.ones(1)}, colors={"a": "red"})
+
+
+# --- the explorer ---------------------------------------------------------------------
+
+
+def test_depth_explorer_draws_the_engines_numbers():
+    ex = depth_explorer(depth=12, seeds=16)
+    assert ex.renders == 1 and ex.png.startswith(b"\x89PNG")
+    expected = population_gradient_means(12, population=16, shortcut=False, dtype=torch.float64)
+    expected = gradient_quantiles(expected, exclude=dead_networks(expected)[:, None]).numpy()
+    np.testing.assert_allclose(ex.data["plain"], expected)
+    line = ex.figure.axes[0].lines[0]
+    np.testing.assert_allclose(line.get_ydata(), expected[1])
+    assert ex.figure.axes[0].get_xlim()[1] >= 11  # every layer on the x axis
+
+
+def test_moving_each_control_redraws():
+    ex = depth_explorer(depth=10, seeds=8)
+    for name, value in [
+        ("depth", 30),
+        ("width", 6),
+        ("seeds", 32),
+        ("activation", "tanh"),
+        ("normalisation", "pre-LayerNorm"),
+    ]:
+        renders, png, data = ex.renders, ex.png, ex.data
+        ex.controls[name].value = value
+        assert ex.renders == renders + 1
+        assert ex.png != png
+        assert not np.array_equal(ex.data["shortcut"], data["shortcut"])
+    assert len(ex.data["layers"]) == 30
+    assert "32 networks" in ex.figure.axes[0].get_title()
+
+
+def test_normalisation_tames_the_explosion_and_the_legend_counts_the_dead():
+    ex = depth_explorer(depth=60, seeds=64, activation="gelu")
+    exploding = ex.data["shortcut"][1, 0]
+    assert exploding > 1e4 and ex.data["dead_fraction"]["shortcut"] > 0.2
+    legend = [t.get_text() for t in ex.figure.axes[0].get_legend().get_texts()]
+    assert legend[1].startswith("with shortcuts (") and "dead" in legend[1]
+    for choice in list(NORMALISATIONS)[1:]:
+        ex.controls["normalisation"].value = choice
+        assert ex.data["shortcut"][1, 0] < 1.0, choice
+        assert ex.data["dead_fraction"]["shortcut"] == 0.0, choice
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"depth": 0}, ValueError, "depth must be between 1 and 100, got 0"),
+        ({"width": 1}, ValueError, "width must be between 2 and 32, got 1"),
+        ({"seeds": 2.5}, TypeError, "seeds must be an integer, got 2.5"),
+        ({"activation": "swish"}, ValueError, "unknown activation 'swish'"),
+        ({"normalisation": "batchnorm"}, ValueError, "unknown normalisation 'batchnorm'"),
+    ],
+)
+def test_depth_explorer_rejects_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        depth_explorer(**kwargs)
+
+
+def decode(png):
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
+
+
+def test_render_png_redraws_only_the_data_while_the_axes_hold():
+    plot = BandPlot(["plain", "shortcut"], fixed_layout=True)
+    plot.update(range(5), {"plain": quartiles(5), "shortcut": quartiles(5, 10)}, "t", xlim=(0, 10))
+    first = plot.render_png()
+    assert plot.full_renders == 1
+    plot.update(
+        range(7),
+        {"plain": quartiles(7, 2), "shortcut": quartiles(7, 3)},
+        "t",
+        xlim=(0, 10),
+        keep_ylim=True,
+    )
+    second = plot.render_png()
+    assert plot.full_renders == 1 and second != first  # data moved, background reused
+    # The same picture as a full render, up to antialiasing.
+    difference = np.abs(decode(second) - decode(figure_to_png(plot.figure)))
+    assert difference.mean() < 1.0 and decode(second).shape == (400, 700, 3)
+    plot.update(range(7), {"plain": quartiles(7), "shortcut": quartiles(7)}, "new title")
+    plot.render_png()
+    assert plot.full_renders == 2  # the title changed: everything redrawn
