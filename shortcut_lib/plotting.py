@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -351,6 +352,10 @@ def log_decade_axis(ax: Axes, low: float, high: float, max_ticks: int = 8) -> No
         ax.yaxis.set_minor_locator(NullLocator())
 
 
+#: Backgrounds a BandPlot keeps (700x400 RGBA: 1.1 MB each).
+_BACKGROUND_CACHE_SIZE = 16
+
+
 class BandPlot:
     """Median lines and inter-quartile bands on a log axis, redrawn in place.
 
@@ -364,7 +369,7 @@ class BandPlot:
         colors: label -> colour; default ``COLORS[label]``.
         xlabel: x-axis label.
         figsize: figure size in inches.
-        fixed_layout: place the axes once at fixed margins (room for a two-line
+        fixed_layout: place the axes once at fixed margins (room for a one-line
             title) instead of re-running constrained layout on every render.
 
     Attributes:
@@ -394,7 +399,7 @@ class BandPlot:
                 self.figure = Figure(figsize=figsize)
                 FigureCanvasAgg(self.figure)  # attaches itself: render_png draws on it
                 width, height = figsize
-                left, bottom, top = 0.85 / width, 0.55 / height, 0.75 / height
+                left, bottom, top = 0.85 / width, 0.55 / height, 0.4 / height
                 self.ax = self.figure.add_axes(
                     (left, bottom, 1 - left - 0.15 / width, 1 - bottom - top)
                 )
@@ -402,8 +407,10 @@ class BandPlot:
             self.figure, self.ax = new_figure(figsize=figsize)
         self.lines = {}
         self.bands = {}
-        self._background = None
-        self._background_key = None
+        # Rendered backgrounds by axes state, most recent last: moving back to a depth or
+        # an activation seen before reuses its background instead of drawing all text again.
+        self._backgrounds: OrderedDict[tuple, object] = OrderedDict()
+        self._max_yticks = 6 if fixed_layout else 8
         self.full_renders = 0
         with figure_style():
             for label in self.labels:
@@ -467,7 +474,7 @@ class BandPlot:
             pad = 10.0 ** max(1.0, round(0.3 * decades))
             low, high = low / pad, high * pad
         if not keep:
-            log_decade_axis(self.ax, low, high)
+            log_decade_axis(self.ax, low, high, max_ticks=self._max_yticks)
         floor = self.ax.get_ylim()[0]
         for label, (q_low, median, q_high) in arrays.items():
             self.lines[label].set_data(x, _floored(median, floor))
@@ -486,10 +493,10 @@ class BandPlot:
         """The figure as PNG bytes, redrawing only the data when nothing else changed.
 
         Text is what costs time in a matplotlib render (several ms per label here).
-        The axes, ticks, labels and title are drawn once into a cached background;
-        while the limits, title and legend stay the same, a render restores that
-        background and draws just the bands, lines and legend on top
-        (``full_renders`` counts the renders that had to draw everything). The
+        The axes, ticks, labels and title are drawn once into a cached background
+        (the last 16 axes states are kept); when the limits and title match a cached
+        one, a render restores that background and draws just the bands, lines and
+        legend on top (``full_renders`` counts the renders that drew everything). The
         image equals ``figure_to_png(figure)`` up to antialiasing. PNG compression
         level 1: a few times faster to encode, a slightly larger file.
         """
@@ -506,7 +513,7 @@ class BandPlot:
             self.figure.dpi,
         )
         with figure_style():
-            if key != self._background_key:
+            if key not in self._backgrounds:
                 for artist in data_artists:
                     artist.set_visible(False)
                 try:
@@ -514,11 +521,13 @@ class BandPlot:
                 finally:
                     for artist in data_artists:
                         artist.set_visible(True)
-                self._background = canvas.copy_from_bbox(self.figure.bbox)
-                self._background_key = key
+                self._backgrounds[key] = canvas.copy_from_bbox(self.figure.bbox)
+                if len(self._backgrounds) > _BACKGROUND_CACHE_SIZE:
+                    self._backgrounds.popitem(last=False)
                 self.full_renders += 1
             else:
-                canvas.restore_region(self._background)
+                self._backgrounds.move_to_end(key)
+                canvas.restore_region(self._backgrounds[key])
             for artist in data_artists:
                 self.ax.draw_artist(artist)
             width, height = canvas.get_width_height()

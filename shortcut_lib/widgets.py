@@ -270,16 +270,17 @@ def depth_explorer(
             kind: names[kind] + (f" ({dead_fraction[kind]:.0%} dead)" if dead[kind].any() else "")
             for kind in means
         }
-        # The settings are on the controls, not in the title, and the x axis only changes at
-        # a few round depths: while the axes hold, a render redraws just the data.
-        title = f"Gradient per layer: median and middle half of {seeds} networks of each kind"
+        # The settings are on the controls, not in the title, the x axis only changes at a few
+        # round depths and the y axis keeps its range while the data fits: while the axes
+        # hold (or return to a state seen before), a render redraws just the data.
         x_end = next(end for end in _DEPTH_AXIS_ENDS if end >= depth - 1)
+        title = f"Gradient per layer: median and middle half of {seeds} networks each"
         figure = plot.update(
             range(depth),
             bands,
             title=title,
             legend=legend,
-            xlim=(-0.02 * max(x_end, 1), x_end + 0.02 * max(x_end, 1)),
+            xlim=(-0.02 * x_end, 1.02 * x_end),
             keep_ylim=True,
         )
         data = {"layers": list(range(depth)), **bands, "dead_fraction": dead_fraction}
@@ -289,7 +290,7 @@ def depth_explorer(
 
 
 #: Where the depth explorer's x axis ends: the first of these at or above the last layer.
-_DEPTH_AXIS_ENDS = (1, 2, 4, 6, 8, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100)
+_DEPTH_AXIS_ENDS = (2, 5, 10, 15, 20, 30, 45, 65, 100)
 
 
 class _BandExplorer(Explorer):
