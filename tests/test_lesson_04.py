@@ -167,6 +167,7 @@ def test_render_png_redraws_only_the_data_while_the_axes_hold():
     plot = BandPlot(["plain", "shortcut"], fixed_layout=True)
     plot.update(range(5), {"plain": quartiles(5), "shortcut": quartiles(5, 10)}, "t", xlim=(0, 10))
     first = plot.render_png()
+    first_ylim = plot.ax.get_ylim()
     assert plot.full_renders == 1
     plot.update(
         range(7),
@@ -183,3 +184,7 @@ def test_render_png_redraws_only_the_data_while_the_axes_hold():
     plot.update(range(7), {"plain": quartiles(7), "shortcut": quartiles(7)}, "new title")
     plot.render_png()
     assert plot.full_renders == 2  # the title changed: everything redrawn
+    plot.update(range(7), {"plain": quartiles(7), "shortcut": quartiles(7)}, "t", xlim=(0, 10))
+    plot.ax.set_ylim(*first_ylim)
+    plot.render_png()
+    assert plot.full_renders == 2  # back to the first axes: its background is reused
