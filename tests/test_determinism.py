@@ -50,7 +50,7 @@ NOTEBOOK_DIR = Path(os.environ.get("SHORTCUT_NOTEBOOKS", ROOT / "notebooks"))
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 SANITIZE_FILE = ROOT / "notebooks" / "nbval-sanitize.cfg"
 KERNEL_NAME = "python3"
-CELL_TIMEOUT_S = 600
+CELL_TIMEOUT_S = 300  # per cell; the slowest lesson cell (training) takes ~25 s
 
 # nbval's IPyNbFile.skip_compare (without --nbdime): never compared.
 SKIP_COMPARE = {
