@@ -11,13 +11,14 @@ from __future__ import annotations
 import io
 import math
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import PIL.Image
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -31,6 +32,14 @@ __all__ = [
     "figure_style",
     "new_figure",
     "figure_to_png",
+    "ACTIVATION_LABELS",
+    "plot_activations",
+    "plot_gelu_error",
+    "plot_coefficient_scan",
+    "plot_gelu_explorer_view",
+    "plot_network_diagram",
+    "CachedAxesRenderer",
+    "axes_state",
     "plot_gradient_comparison",
     "BandPlot",
     "band_limits",
@@ -143,7 +152,664 @@ def _show_returned_figures_as_png_in_any_backend() -> None:
 _show_returned_figures_as_png_in_any_backend()
 
 
+# --- Lesson 01: GELU ------------------------------------------------------------
+
+#: Legend text for each curve name of lesson 01 (names as in ``ACTIVATIONS``).
+ACTIVATION_LABELS = {
+    "gelu_exact": "exact GELU  x·Φ(x)",
+    "gelu": "tanh GELU (c = 0.044715)",
+    "relu": "ReLU",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "identity": "identity",
+}
+# Drawn on top of one another the exact and tanh GELU are one line: dash the tanh one.
+_ACTIVATION_STYLES = {"gelu_exact": {"linewidth": 3.0}, "gelu": {"linestyle": (0, (4, 3))}}
+_ERROR_FLOOR = 1e-8  # |error| is drawn on a log axis; exact zeros (crossings) sit here
+_PUBLISHED_COEFFICIENT = 0.044715
+
+
+def _as_array(values: object) -> np.ndarray:
+    """A 1-D float numpy array from a tensor, array or sequence."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1:
+        raise ValueError(f"expected 1-D data, got shape {array.shape}")
+    return array
+
+
+def _freeze_layout(figure: Figure) -> None:
+    """Fix the axes where constrained layout last put them, so redraws skip the layout pass.
+
+    An explorer redraws the same figure many times; re-solving the layout on every
+    render doubled its cost, and the positions hardly change between redraws.
+    """
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    if isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine):
+        figure.draw_without_rendering()
+        figure.set_layout_engine("none")
+
+
+def _coefficient_color(coefficient: float) -> str:
+    if coefficient == _PUBLISHED_COEFFICIENT:
+        return COLORS["gelu"]
+    if coefficient == 0.004715:
+        return COLORS["typo"]
+    return OKABE_ITO["purple"]
+
+
+def _draw_curves(ax: Axes, x: np.ndarray, curves: Mapping[str, object], ylabel: str) -> None:
+    for name, values in curves.items():
+        y = _as_array(values)
+        if y.shape != x.shape:
+            raise ValueError(f"curve {name!r} has {y.size} values but x has {x.size}")
+        style = {
+            "color": COLORS.get(name, OKABE_ITO["sky_blue"]),
+            **_ACTIVATION_STYLES.get(name, {}),
+        }
+        ax.plot(x, y, label=ACTIVATION_LABELS.get(name, name), **style)
+    ax.axhline(0.0, color="#999999", linewidth=0.8)
+    ax.axvline(0.0, color="#999999", linewidth=0.8)
+    ax.set_xlabel("x")
+    ax.set_ylabel(ylabel)
+
+
+def plot_activations(
+    x: Sequence[float],
+    values: Mapping[str, Sequence[float]],
+    derivatives: Mapping[str, Sequence[float]] | None = None,
+) -> Figure:
+    """Activation functions side by side with their derivatives.
+
+    Args:
+        x: 1-D inputs (tensor, array or list).
+        values: curve name -> f(x), names as in ``ACTIVATIONS`` (``"gelu_exact"``,
+            ``"gelu"``, ``"relu"``, ...), which pick the colour and legend text.
+        derivatives: the same names -> f'(x); ``None`` draws the functions only.
+
+    Returns:
+        A figure with one axes (functions) or two (functions, derivatives); each
+        line's label is its legend text.
+    """
+    x_array = _as_array(x)
+    if not values:
+        raise ValueError("values is empty; expected at least one curve, e.g. {'gelu': ...}")
+    ncols = 1 if derivatives is None else 2
+    figure, axes = new_figure(1, ncols, figsize=(5.0 * ncols, 4.0), squeeze=False)
+    with figure_style():
+        left = axes[0][0]
+        _draw_curves(left, x_array, values, "f(x)")
+        left.set_title("The activations")
+        left.legend(loc="upper left")
+        if derivatives is not None:
+            right = axes[0][1]
+            _draw_curves(right, x_array, derivatives, "f′(x)  (by autograd)")
+            right.set_title("Their derivatives: what backprop multiplies by")
+            right.legend(loc="upper left")
+    return figure
+
+
+def _draw_error_axes(ax: Axes, x: np.ndarray, errors: Mapping[float, object]) -> dict[float, float]:
+    """|error| against x on a log axis, one line per coefficient, maxima marked."""
+    maxima = {}
+    for coefficient, values in errors.items():
+        error = np.abs(_as_array(values))
+        if error.shape != x.shape:
+            raise ValueError(f"error for c = {coefficient} has {error.size} values, x has {x.size}")
+        color = _coefficient_color(coefficient)
+        maxima[coefficient] = float(error.max())
+        ax.plot(
+            x,
+            np.maximum(error, _ERROR_FLOOR),
+            color=color,
+            linewidth=1.6,
+            label=f"c = {coefficient:g}: max {maxima[coefficient]:.2g}",
+        )
+        ax.axhline(maxima[coefficient], color=color, linewidth=1.0, linestyle=":")
+    ax.set_yscale("log")
+    ax.set_ylim(_ERROR_FLOOR, 1.0)
+    ax.yaxis.set_major_formatter(_power_of_ten_label)
+    ax.minorticks_off()
+    ax.set_xlabel("x")
+    ax.set_ylabel("|tanh GELU − exact GELU|  (log)")
+    ax.legend(loc="upper right")
+    return maxima
+
+
+def plot_gelu_error(x: Sequence[float], errors: Mapping[float, Sequence[float]]) -> Figure:
+    """How far the tanh GELU is from the exact one, for each cubic coefficient.
+
+    Args:
+        x: 1-D inputs.
+        errors: coefficient ``c`` -> signed error ``GELU_c(x) − x·Φ(x)`` at ``x``
+            (e.g. from :func:`~shortcut_lib.approximation.approximation_error`).
+            ``0.044715`` is drawn green, seed ``000``'s ``0.004715`` orange.
+
+    Returns:
+        A figure whose axes has a log y axis, one line per coefficient (``|error|``,
+        floored at 1e-8 where it crosses zero) and a dotted line at each maximum.
+    """
+    x_array = _as_array(x)
+    if not errors:
+        raise ValueError("errors is empty; expected {coefficient: error values}")
+    figure, ax = new_figure(figsize=(7.0, 4.0))
+    with figure_style():
+        _draw_error_axes(ax, x_array, errors)
+        ax.set_title("Error of the tanh approximation (dotted: its maximum)")
+    return figure
+
+
+def _draw_scan_axes(
+    ax: Axes,
+    coefficients: np.ndarray,
+    max_errors: Mapping[str, object],
+    current: float | None,
+    current_error: float | None,
+) -> None:
+    styles = {
+        "gelu": {"color": COLORS["gelu"], "label": "GELU  x·Φ(x)"},
+        "cdf": {"color": OKABE_ITO["sky_blue"], "linestyle": "--", "label": "CDF  Φ(x)"},
+    }
+    shown = []
+    for target, values in max_errors.items():
+        errors = _as_array(values)
+        if errors.shape != coefficients.shape:
+            raise ValueError(
+                f"max_errors[{target!r}] has {errors.size} values but there are "
+                f"{coefficients.size} coefficients"
+            )
+        style = styles.get(target, {"color": OKABE_ITO["purple"], "label": target})
+        shown.append(np.maximum(errors, _ERROR_FLOOR))
+        ax.plot(coefficients, shown[-1], **style)
+    # Whole decades, so the valley's bottom has a labelled tick under it.
+    lowest = min(float(values.min()) for values in shown)
+    highest = max(float(values.max()) for values in shown)
+    if current_error is not None:
+        lowest = min(lowest, max(current_error, _ERROR_FLOOR))
+        highest = max(highest, current_error)
+    ax.set_ylim(10.0 ** math.floor(math.log10(lowest)), 10.0 ** math.ceil(math.log10(highest)))
+    ax.axvline(_PUBLISHED_COEFFICIENT, color=COLORS["gelu_exact"], linewidth=1.0, linestyle=":")
+    ax.text(
+        _PUBLISHED_COEFFICIENT,
+        0.97,
+        " 0.044715",
+        transform=ax.get_xaxis_transform(),
+        ha="left",
+        va="top",
+        fontsize=9,
+    )
+    if current is not None and current_error is not None:
+        ax.plot(
+            [current],
+            [max(current_error, _ERROR_FLOOR)],
+            "o",
+            color=COLORS["typo"],
+            markersize=9,
+            label=f"c = {current:.6g}",
+            zorder=5,
+        )
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(_power_of_ten_label)
+    ax.minorticks_off()
+    ax.set_xlabel("cubic coefficient c")
+    ax.set_ylabel("max |error| over the x range  (log)")
+    ax.legend(loc="lower left")
+
+
+def plot_coefficient_scan(
+    coefficients: Sequence[float],
+    max_errors: Mapping[str, Sequence[float]],
+    current: float | None = None,
+    current_error: float | None = None,
+) -> Figure:
+    """Worst-case error of the approximation against the cubic coefficient ``c``.
+
+    Args:
+        coefficients: 1-D values of ``c``.
+        max_errors: ``"gelu"`` and/or ``"cdf"`` -> the max |error| for each
+            coefficient (:func:`~shortcut_lib.approximation.max_error_vs_coefficient`).
+        current, current_error: one coefficient to mark with a dot (and its error).
+
+    Returns:
+        A figure with a log y axis; a dotted vertical line marks 0.044715.
+    """
+    c = _as_array(coefficients)
+    if not max_errors:
+        raise ValueError("max_errors is empty; expected {'gelu': ..., 'cdf': ...}")
+    figure, ax = new_figure(figsize=(7.0, 4.0))
+    with figure_style():
+        _draw_scan_axes(ax, c, max_errors, current, current_error)
+        ax.set_title("Worst-case error against the cubic coefficient")
+    return figure
+
+
+def plot_gelu_explorer_view(
+    x: Sequence[float],
+    exact: Sequence[float],
+    approximation: Sequence[float],
+    cubic_coefficient: float,
+    coefficients: Sequence[float],
+    max_errors: Mapping[str, Sequence[float]],
+    figure: Figure | None = None,
+) -> Figure:
+    """The GELU explorer's three panels: the curves, the error along x, the error against c.
+
+    Args:
+        x, exact, approximation: the exact GELU and the tanh GELU with constant
+            ``cubic_coefficient`` at the points ``x``.
+        coefficients, max_errors: as for :func:`plot_coefficient_scan`; the current
+            coefficient is marked on it.
+        figure: a figure from an earlier call, cleared and redrawn (cheaper than a new one).
+    """
+    x_array, exact_array, approx_array = _as_array(x), _as_array(exact), _as_array(approximation)
+    if not exact_array.shape == approx_array.shape == x_array.shape:
+        raise ValueError(
+            f"x, exact and approximation must have the same length, got {x_array.size}, "
+            f"{exact_array.size} and {approx_array.size}"
+        )
+    error = approx_array - exact_array
+    max_error = float(np.abs(error).max())
+    if figure is None:
+        figure, _ = new_figure(1, 3, figsize=(13.0, 4.0))
+    if len(figure.axes) != 3:
+        raise ValueError(f"figure must have the explorer's 3 axes, got {len(figure.axes)}")
+    old_lines = figure.axes[0].lines
+    if old_lines and np.array_equal(old_lines[0].get_xdata()[[0, -1]], x_array[[0, -1]]):
+        _freeze_layout(figure)  # same x range: same tick labels, the layout still fits
+    else:
+        figure.set_layout_engine("constrained")  # new tick labels: lay out again once
+    left, middle, right = figure.axes
+    with figure_style():
+        for ax in figure.axes:
+            ax.clear()
+        left.plot(
+            x_array, exact_array, color=COLORS["gelu_exact"], linewidth=3.0, label="exact  x·Φ(x)"
+        )
+        left.plot(
+            x_array,
+            approx_array,
+            color=_coefficient_color(cubic_coefficient),
+            linestyle=(0, (4, 3)),
+            label=f"tanh, c = {cubic_coefficient:.6g}",
+        )
+        left.set_xlabel("x")
+        left.set_ylabel("GELU(x)")
+        left.set_title("The curves")
+        left.legend(loc="upper left")
+        _draw_error_axes(middle, x_array, {cubic_coefficient: error})
+        middle.set_title("Their difference along x")
+        _draw_scan_axes(right, _as_array(coefficients), max_errors, cubic_coefficient, max_error)
+        right.set_title("Worst error against c")
+    return figure
+
+
+# --- Lesson 02: the deep MLP ------------------------------------------------------
+
+_BOX_HALF_WIDTH = 0.33
+_BOX_HALF_HEIGHT = 0.28
+_ARC_CONTROL_HEIGHT = 0.62  # the skip arcs peak at 3/4 of this, well above the boxes
+
+
+def _diagram_font_size(depth: int) -> float:
+    return max(6.0, 10.0 - 0.35 * max(0, depth - 5))
+
+
+def _draw_network_axes(
+    ax: Axes, sizes: list[int], use_shortcut: bool, activation: str, title: str
+) -> None:
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    from matplotlib.path import Path
+
+    depth = len(sizes) - 1
+    font = _diagram_font_size(depth)
+    mask = [use_shortcut and a == b for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    grey, dark = "#BBBBBB", "#333333"
+
+    def arrow(x0: float, x1: float) -> None:
+        ax.add_patch(
+            FancyArrowPatch(
+                (x0, 0.0),
+                (x1, 0.0),
+                arrowstyle="-|>",
+                mutation_scale=10,
+                color=dark,
+                linewidth=1.2,
+                shrinkA=0,
+                shrinkB=0,
+            )
+        )
+
+    def skip_arc(x0: float, x1: float, **style: object) -> None:
+        # A Bezier curve in data units, so it clears the box whatever the figure's aspect.
+        path = Path(
+            [
+                (x0, 0.0),
+                (x0 + 0.05, _ARC_CONTROL_HEIGHT),
+                (x1 - 0.05, _ARC_CONTROL_HEIGHT),
+                (x1, 0.09),
+            ],
+            [Path.MOVETO, Path.CURVE4, Path.CURVE4, Path.CURVE4],
+        )
+        ax.add_patch(FancyArrowPatch(path=path, shrinkA=0, shrinkB=0, **style))
+
+    def terminal(x: float, text: str) -> None:
+        ax.text(
+            x,
+            0.0,
+            text,
+            ha="center",
+            va="center",
+            fontsize=font,
+            bbox={"boxstyle": "round", "facecolor": "#EEEEEE", "edgecolor": grey},
+        )
+
+    terminal(0.0, f"input\n{sizes[0]}")
+    terminal(depth + 1.0, f"output\n{sizes[-1]}")
+    arrow(0.35, 1.0 - _BOX_HALF_WIDTH)
+    for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        centre = layer + 1.0
+        ax.add_patch(
+            FancyBboxPatch(
+                (centre - _BOX_HALF_WIDTH, -_BOX_HALF_HEIGHT),
+                2 * _BOX_HALF_WIDTH,
+                2 * _BOX_HALF_HEIGHT,
+                boxstyle="round,pad=0.02",
+                facecolor="#FFF4E0",
+                edgecolor=dark,
+                linewidth=1.0,
+            )
+        )
+        ax.text(
+            centre,
+            0.0,
+            f"Linear\n{n_in}→{n_out}\n{activation}",
+            ha="center",
+            va="center",
+            fontsize=font,
+        )
+        ax.text(
+            centre,
+            -_BOX_HALF_HEIGHT - 0.08,
+            f"{n_in * n_out + n_out} par.",
+            ha="center",
+            va="top",
+            fontsize=font - 1,
+            color="#555555",
+        )
+        end = centre + 1.0 - _BOX_HALF_WIDTH if layer < depth - 1 else depth + 1.0 - 0.38
+        arrow(centre + _BOX_HALF_WIDTH, end)
+        start_x, join_x = centre - 0.5, centre + 0.5
+        if mask[layer]:
+            # x_{i+1} = x_i + f(x_i): the input skips the box and joins its output at ⊕.
+            skip_arc(
+                start_x,
+                join_x,
+                arrowstyle="-|>",
+                mutation_scale=10,
+                color=COLORS["shortcut"],
+                linewidth=1.8,
+            )
+            ax.plot(
+                [join_x],
+                [0.0],
+                "o",
+                markersize=11,
+                markerfacecolor="white",
+                markeredgecolor=COLORS["shortcut"],
+                markeredgewidth=1.5,
+                zorder=3,
+            )
+            ax.text(
+                join_x,
+                0.0,
+                "+",
+                ha="center",
+                va="center",
+                fontsize=font,
+                fontweight="bold",
+                color=COLORS["shortcut"],
+                zorder=4,
+            )
+        elif use_shortcut:
+            # Shapes differ: x + f(x) is undefined (or would silently broadcast).
+            skip_arc(start_x, join_x, arrowstyle="-", color=grey, linewidth=1.2, linestyle="--")
+            ax.text(
+                centre,
+                _ARC_CONTROL_HEIGHT * 0.75 + 0.08,
+                f"no shortcut:\n{n_in} ≠ {n_out}",
+                ha="center",
+                va="bottom",
+                fontsize=font - 1,
+                color="#555555",
+            )
+    # At least ~8 layer widths across, so a shallow net keeps the boxes' proportions.
+    span = max(depth + 2.1, 8.1)
+    middle = (depth + 1.0) / 2.0
+    ax.set_xlim(middle - span / 2.0, middle + span / 2.0)
+    ax.set_ylim(-0.75, 1.15)
+    ax.axis("off")
+    ax.set_title(title, loc="left")
+
+
+def plot_network_diagram(
+    layer_sizes: Sequence[int],
+    variants: Sequence[bool] = (False, True),
+    activation: str = "GELU",
+    title: str | None = None,
+    figure: Figure | None = None,
+) -> Figure:
+    """The MLP drawn as boxes and arrows, once per variant (plain, with shortcuts).
+
+    Each layer is a box ``Linear n_in→n_out`` + activation with its parameter count
+    under it; with shortcuts, a blue arc carries the layer's input around the box to
+    a ⊕ where it is added back, only where ``n_in == n_out``. Where the sizes differ
+    a dashed grey arc says why there is no shortcut.
+
+    Args:
+        layer_sizes: ``[3, 3, 3, 3, 3, 1]`` is the book's network.
+        variants: ``use_shortcut`` of each row, top to bottom.
+        activation: text written in each box.
+        title: figure title (e.g. a summary); ``None`` for none.
+        figure: a figure from an earlier call with as many rows, redrawn in place.
+
+    Returns:
+        The figure, one axes per variant (titles say which).
+    """
+    from .architecture import architecture_summary
+
+    summary = architecture_summary(layer_sizes)
+    if not variants or not all(isinstance(v, bool) for v in variants):
+        raise ValueError(f"variants must be a non-empty sequence of True/False, got {variants!r}")
+    if figure is None:
+        width = max(7.0, 1.1 * (summary.depth + 2))
+        figure, _ = new_figure(
+            len(variants), 1, figsize=(min(width, 14.0), 1.9 * len(variants)), squeeze=False
+        )
+    if len(figure.axes) != len(variants):
+        raise ValueError(
+            f"figure has {len(figure.axes)} axes but {len(variants)} variants were asked for"
+        )
+    if figure.axes[0].has_data() or figure.axes[0].texts:
+        _freeze_layout(figure)  # a redraw: the explorer's figure
+    with figure_style():
+        for ax, use_shortcut in zip(figure.axes, variants, strict=True):
+            ax.clear()
+            if use_shortcut:
+                row_title = (
+                    f"with shortcuts: x + f(x) where shapes match "
+                    f"({summary.shortcuts} of {summary.depth} layers)"
+                )
+            else:
+                row_title = "plain: x → f(x), layer after layer"
+            _draw_network_axes(ax, summary.layer_sizes, use_shortcut, activation, row_title)
+        figure.suptitle(title or "", fontsize=11)
+    return figure
+
+
 # --- Lesson 03: gradient comparison ---------------------------------------------
+
+# Explorer renders (lessons 03 and 04). A labelled 700x400 figure takes 60-120 ms to
+# render here, almost all of it text (each label costs milliseconds to lay out and
+# rasterise), while the bars or lines that a slider moves take a few ms. So the text
+# is drawn once per axes state and the data on top of a copy of it.
+
+#: Backgrounds a CachedAxesRenderer keeps (700x400 RGBA: 1.1 MB each).
+_BACKGROUND_CACHE_SIZE = 16
+
+
+def _encode_png(canvas: FigureCanvasAgg) -> bytes:
+    """The canvas's pixels as an RGB PNG (zlib level 1: several times faster than 6)."""
+    width, height = canvas.get_width_height()
+    image = PIL.Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw")
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="png", compress_level=1)
+    return buffer.getvalue()
+
+
+def _text_state(text: Text) -> tuple:
+    return (text.get_text(), text.get_visible(), tuple(text.get_position()), text.get_color())
+
+
+def axes_state(figure: Figure, exclude: Sequence[Artist] = ()) -> tuple:
+    """Everything a figure's static layer shows that commonly changes, as a hashable key.
+
+    Figure size and dpi; per axes: position, limits, scales, tick positions and
+    labels, axis labels, titles, legend texts, and every text not in ``exclude``
+    (text, visibility, position, colour). Other changes (colours, line styles,
+    new artists) are not in it: call :meth:`CachedAxesRenderer.clear` after them.
+    """
+    skip = {id(artist) for artist in exclude}
+    key: list = [tuple(figure.get_size_inches()), figure.dpi]
+    key += [_text_state(t) for t in figure.texts if id(t) not in skip]
+    for ax in figure.axes:
+        key += [ax.get_visible(), tuple(ax.get_position().bounds)]
+        key += [ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale()]
+        for axis in (ax.xaxis, ax.yaxis):
+            locations = tuple(axis.get_majorticklocs())
+            labels = tuple(axis.get_major_formatter().format_ticks(list(locations)))
+            key += [locations, labels, axis.get_label_text(), axis.get_visible()]
+        for text in (ax.title, ax._left_title, ax._right_title, *ax.texts):
+            if id(text) not in skip:
+                key.append(_text_state(text))
+        legend = ax.get_legend()
+        if legend is not None and id(legend) not in skip:
+            key.append(tuple(_text_state(t) for t in legend.get_texts()))
+    return tuple(key)
+
+
+class CachedAxesRenderer:
+    """Render a figure to PNG over and over, redrawing only the artists that move.
+
+    An explorer's figure changes in two ways: its data (bars, lines, bands, a
+    title or a box naming the current numbers) on every slider step, and its axes
+    (limits, ticks, labels) now and then. This renderer draws everything static
+    once per distinct axes state into a background, keeps the last 16 of them,
+    and for every call restores the matching background and draws just the
+    ``dynamic`` artists on top (``full_renders`` counts the calls that had to
+    draw a new background). Static artists stacked above the lowest dynamic one
+    inside its axes (spines, a legend) are redrawn on top too, in z-order, so
+    the picture is the one a full render gives, pixel for pixel; keep the axis
+    below the data (``ax.set_axisbelow(True)``) and legends low in z-order, or
+    they are redrawn every time. Only the figure's own layout is used: a layout
+    engine is run once and then switched off.
+
+    Args:
+        dynamic: zero-argument callable returning the artists that change on
+            every update (called each render, so new artists are picked up).
+        state: zero-argument callable returning a hashable key of the static
+            layer; default :func:`axes_state` of the figure without ``dynamic``.
+            A render whose key is new draws everything.
+
+    Call it with the figure, like :func:`figure_to_png`, to get PNG bytes.
+    """
+
+    def __init__(
+        self,
+        dynamic: Callable[[], Sequence[Artist]],
+        state: Callable[[], Hashable] | None = None,
+    ) -> None:
+        self.dynamic = dynamic
+        self.state = state
+        self.full_renders = 0
+        self.renders = 0
+        # key -> (background pixels, static artists to redraw above the data)
+        self._backgrounds: OrderedDict[Hashable, tuple[object, list[Artist]]] = OrderedDict()
+
+    def clear(self) -> None:
+        """Forget every cached background (after a change the state key does not see)."""
+        self._backgrounds.clear()
+
+    def __call__(self, figure: Figure) -> bytes:
+        canvas = figure.canvas
+        if not isinstance(canvas, FigureCanvasAgg):
+            canvas = FigureCanvasAgg(figure)
+        if figure.get_layout_engine() is not None:
+            with figure_style():
+                figure.draw_without_rendering()  # place the axes once, then keep them
+            figure.set_layout_engine("none")
+        dynamic = [artist for artist in self.dynamic() if artist.figure is figure]
+        key = self.state() if self.state is not None else axes_state(figure, dynamic)
+        with figure_style():
+            if key in self._backgrounds:
+                self._backgrounds.move_to_end(key)
+                background, overlays = self._backgrounds[key]
+                canvas.restore_region(background)
+            else:
+                overlays = self._draw_background(canvas, figure, dynamic, key)
+            for artist in self._in_drawing_order(figure, [*dynamic, *overlays]):
+                if artist.axes is not None:
+                    artist.axes.draw_artist(artist)
+                else:
+                    figure.draw_artist(artist)
+            self.renders += 1
+            return _encode_png(canvas)
+
+    def _draw_background(
+        self, canvas: FigureCanvasAgg, figure: Figure, dynamic: list[Artist], key: Hashable
+    ) -> list[Artist]:
+        renderer = canvas.get_renderer()
+        ids = {id(artist) for artist in dynamic}
+        overlays = []
+        for ax in {artist.axes for artist in dynamic if artist.axes is not None}:
+            lowest = min(a.get_zorder() for a in dynamic if a.axes is ax)
+            for artist in ax.get_children():
+                if id(artist) in ids or artist is ax.patch or not artist.get_visible():
+                    continue
+                if artist.get_zorder() <= lowest:
+                    continue  # drawn before the data in a full render: background
+                # Above the data: it matters only where it can cover the data (the axes box).
+                extent = artist.get_tightbbox(renderer)
+                if extent is None or extent.overlaps(ax.bbox) or any(artist is axis for axis in (ax.xaxis, ax.yaxis)):
+                    overlays.append(artist)
+        hidden = [artist for artist in [*dynamic, *overlays] if artist.get_visible()]
+        for artist in hidden:
+            artist.set_visible(False)
+        try:
+            canvas.draw()
+        finally:
+            for artist in hidden:
+                artist.set_visible(True)
+        self._backgrounds[key] = (canvas.copy_from_bbox(figure.bbox), overlays)
+        if len(self._backgrounds) > _BACKGROUND_CACHE_SIZE:
+            self._backgrounds.popitem(last=False)
+        self.full_renders += 1
+        return overlays
+
+    @staticmethod
+    def _in_drawing_order(figure: Figure, artists: list[Artist]) -> list[Artist]:
+        """``artists`` in the order a full render draws them: axes by axes, then by z-order."""
+        wanted = {id(artist) for artist in artists if artist.get_visible()}
+        ordered = []
+        for ax in sorted(figure.axes, key=lambda a: a.get_zorder()):
+            children = [a for a in ax.get_children() if id(a) in wanted]
+            ordered += sorted(children, key=lambda a: a.get_zorder())
+        ordered += sorted(
+            (a for a in artists if a.axes is None and id(a) in wanted),
+            key=lambda a: a.get_zorder(),
+        )
+        return ordered
 
 
 _SUPERSCRIPT_DIGITS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -350,10 +1016,6 @@ def log_decade_axis(ax: Axes, low: float, high: float, max_ticks: int = 8) -> No
         ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
     else:
         ax.yaxis.set_minor_locator(NullLocator())
-
-
-#: Backgrounds a BandPlot keeps (700x400 RGBA: 1.1 MB each).
-_BACKGROUND_CACHE_SIZE = 16
 
 
 class BandPlot:

@@ -9,6 +9,7 @@ Python by setting ``explorer.controls["depth"].value = 10`` and reading
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,12 +20,27 @@ from IPython import get_ipython
 from IPython.display import Image, clear_output, display
 from matplotlib.figure import Figure
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, GELU, GELU_CUBIC_COEFFICIENT
+from .approximation import max_error_vs_coefficient, x_grid
+from .architecture import ArchitectureSummary, architecture_summary, deep_mlp_sizes
 from .comparison import compare_gradients, deep_layer_sizes
-from .plotting import BandPlot, figure_to_png, new_figure, plot_gradient_comparison
+from .plotting import (
+    BandPlot,
+    figure_to_png,
+    new_figure,
+    plot_gelu_explorer_view,
+    plot_gradient_comparison,
+    plot_network_diagram,
+)
 from .population import dead_networks, gradient_quantiles, population_gradient_means
 
-__all__ = ["Explorer", "gradient_explorer", "depth_explorer"]
+__all__ = [
+    "Explorer",
+    "gelu_explorer",
+    "architecture_explorer",
+    "gradient_explorer",
+    "depth_explorer",
+]
 
 DrawFunction = Callable[..., tuple[Figure, Any]]
 
@@ -86,6 +102,174 @@ class Explorer(widgets.VBox):
 
     def _on_change(self, change: dict) -> None:
         self.redraw()
+
+
+# --- Lesson 01: GELU ------------------------------------------------------------
+
+#: Slider ranges of the GELU explorer: (min, max, step).
+GELU_EXPLORER_RANGES = {"cubic_coefficient": (0.0, 0.1, 0.000005), "x_max": (0.5, 10.0, 0.5)}
+_GELU_SCAN_COEFFICIENTS = 801  # the worst-error curve is sampled at this many values of c
+_GELU_EXPLORER_POINTS = 801  # points along x for the curves and the error
+
+
+def _check_in_range(name: str, value: float, ranges: dict[str, tuple]) -> None:
+    low, high = ranges[name][:2]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
+
+
+@functools.lru_cache(maxsize=32)
+def _gelu_coefficient_scan(x_max: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Worst error against c on [-x_max, x_max]: computed once per x range, then reused."""
+    low, high, _ = GELU_EXPLORER_RANGES["cubic_coefficient"]
+    coefficients = torch.linspace(low, high, _GELU_SCAN_COEFFICIENTS, dtype=torch.float64)
+    scan = {
+        target: max_error_vs_coefficient(coefficients, (-x_max, x_max), 2001, target)
+        for target in ("gelu", "cdf")
+    }
+    return coefficients, scan
+
+
+def gelu_explorer(
+    cubic_coefficient: float = GELU_CUBIC_COEFFICIENT, x_max: float = 4.0
+) -> Explorer:
+    """Change the tanh GELU's cubic coefficient and watch its error against the exact GELU.
+
+    Three panels, redrawn on every change: the exact GELU ``x·Φ(x)`` with the tanh
+    approximation using constant ``c`` on top; their difference along ``x`` (log
+    scale); and the worst difference on the range against ``c`` (for the GELU and for
+    the CDF Φ it approximates), with the current ``c`` as a dot and 0.044715 dotted.
+
+    Args:
+        cubic_coefficient: starting ``c``, 0-0.1 (0.004715 is seed ``000``'s typo).
+        x_max: the x range is ``[-x_max, x_max]``, 0.5-10.
+
+    Returns:
+        An :class:`Explorer` with controls ``"cubic_coefficient"`` and ``"x_max"``;
+        ``explorer.data`` holds ``max_error`` (worst ``|GELU_c − GELU|`` on the
+        range), ``max_error_at`` (where), ``best_coefficient`` (the ``c`` of the
+        scan with the smallest worst error for the GELU, and ``best_coefficient_cdf``
+        for Φ), and the arrays ``x`` and ``error``.
+    """
+    _check_in_range("cubic_coefficient", cubic_coefficient, GELU_EXPLORER_RANGES)
+    _check_in_range("x_max", x_max, GELU_EXPLORER_RANGES)
+
+    def slider(name: str, value: float, description: str, readout: str) -> widgets.FloatSlider:
+        low, high, step = GELU_EXPLORER_RANGES[name]
+        # Redraw when the handle is released: a drag crosses thousands of values.
+        return widgets.FloatSlider(
+            value=value,
+            min=low,
+            max=high,
+            step=step,
+            description=description,
+            readout_format=readout,
+            continuous_update=False,
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="420px"),
+        )
+
+    controls = {
+        "cubic_coefficient": slider("cubic_coefficient", cubic_coefficient, "cubic c", ".6f"),
+        "x_max": slider("x_max", x_max, "x range ±", ".1f"),
+    }
+    figure = None
+
+    def draw(cubic_coefficient: float, x_max: float) -> tuple[Figure, dict[str, Any]]:
+        nonlocal figure
+        x = x_grid((-x_max, x_max), _GELU_EXPLORER_POINTS)
+        exact = torch.nn.functional.gelu(x)
+        approximation = GELU(cubic_coefficient)(x)
+        error = approximation - exact
+        coefficients, scan = _gelu_coefficient_scan(float(x_max))
+        figure = plot_gelu_explorer_view(
+            x, exact, approximation, cubic_coefficient, coefficients, scan, figure=figure
+        )
+        worst = int(error.abs().argmax())
+        data = {
+            "cubic_coefficient": cubic_coefficient,
+            "x_max": x_max,
+            "max_error": float(error.abs().max()),
+            "max_error_at": float(x[worst]),
+            "best_coefficient": float(coefficients[scan["gelu"].argmin()]),
+            "best_coefficient_cdf": float(coefficients[scan["cdf"].argmin()]),
+            "x": x,
+            "error": error,
+        }
+        return figure, data
+
+    return Explorer(controls, draw, title="GELU explorer: why c = 0.044715?")
+
+
+# --- Lesson 02: the deep MLP ------------------------------------------------------
+
+#: Slider ranges of the architecture explorer: (min, max).
+ARCHITECTURE_EXPLORER_RANGES = {
+    "depth": (1, 12),
+    "width": (1, 16),
+    "in_features": (1, 16),
+    "out_features": (1, 16),
+}
+
+
+def architecture_explorer(
+    depth: int = 5, width: int = 3, in_features: int = 3, out_features: int = 1
+) -> Explorer:
+    """Draw the deep MLP for any depth and width, with its parameter and shortcut counts.
+
+    The network is ``deep_mlp_sizes(depth, width, in_features, out_features)``: the
+    defaults are the book's ``[3, 3, 3, 3, 3, 1]``. The diagram (plain above, with
+    shortcuts below) and its title are redrawn on every change; a layer gets a
+    shortcut only where its input and output sizes match, so changing
+    ``in_features`` or ``out_features`` away from ``width`` removes the first or
+    last shortcut.
+
+    Args:
+        depth: number of layers (``nn.Linear`` + GELU), 1-12.
+        width: features of every hidden layer, 1-16.
+        in_features, out_features: sizes of the input and of the output, 1-16.
+
+    Returns:
+        An :class:`Explorer` with controls ``"depth"``, ``"width"``, ``"in_features"``,
+        ``"out_features"``; ``explorer.data`` is the
+        :class:`~shortcut_lib.architecture.ArchitectureSummary` drawn.
+    """
+    values = {
+        "depth": depth,
+        "width": width,
+        "in_features": in_features,
+        "out_features": out_features,
+    }
+    for name, value in values.items():
+        low, high = ARCHITECTURE_EXPLORER_RANGES[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+        if not low <= value <= high:
+            raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
+    descriptions = {"depth": "layers", "width": "width", "in_features": "inputs"}
+    descriptions["out_features"] = "outputs"
+    controls = {
+        name: widgets.IntSlider(
+            value=value,
+            min=ARCHITECTURE_EXPLORER_RANGES[name][0],
+            max=ARCHITECTURE_EXPLORER_RANGES[name][1],
+            description=descriptions[name],
+        )
+        for name, value in values.items()
+    }
+    # One wide figure for the explorer's lifetime, redrawn in place.
+    figure, _ = new_figure(2, 1, figsize=(12.0, 4.4), squeeze=False)
+
+    def draw(
+        depth: int, width: int, in_features: int, out_features: int
+    ) -> tuple[Figure, ArchitectureSummary]:
+        summary = architecture_summary(deep_mlp_sizes(depth, width, in_features, out_features))
+        plot_network_diagram(summary.layer_sizes, title=str(summary), figure=figure)
+        return figure, summary
+
+    return Explorer(controls, draw, title="Architecture explorer: depth, width and shortcuts")
 
 
 # --- Lesson 03: gradient comparison ---------------------------------------------
