@@ -24,11 +24,12 @@ nbval ignores: ``# NBVAL_IGNORE_OUTPUT`` / ``NBVAL_SKIP`` / their tags):
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import functools
+import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 from collections import defaultdict
@@ -51,6 +52,7 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 SANITIZE_FILE = ROOT / "notebooks" / "nbval-sanitize.cfg"
 KERNEL_NAME = "python3"
 CELL_TIMEOUT_S = 300  # per cell; the slowest lesson cell (training) takes ~25 s
+RUN_TIMEOUT_S = 900  # per notebook run, all cells (and re-runs) included
 
 # nbval's IPyNbFile.skip_compare (without --nbdime): never compared.
 SKIP_COMPARE = {
@@ -132,26 +134,26 @@ def headless_env() -> dict[str, str]:
     return env
 
 
-async def run_hostile(path: Path, workdir: str) -> tuple[list, list]:
+def run_hostile(path: Path, workdir: str) -> dict[str, list]:
     """Run A (foreign cwd, no display); then every cell re-run bottom-up in the same kernel."""
     nb = prepared(path)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL_NAME)
     client.reset_execution_trackers()
-    async with client.async_setup_kernel(env=headless_env(), cwd=workdir):
+    with client.setup_kernel(env=headless_env(), cwd=workdir):
         for index, cell in enumerate(nb.cells):
-            await client.async_execute_cell(cell, index, client.code_cells_executed + 1)
+            client.execute_cell(cell, index, client.code_cells_executed + 1)
         first_run = [copy.deepcopy(cell.outputs) for cell in nb.cells if cell.cell_type == "code"]
         code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source]
         reruns = {}
         for index, cell in reversed(code[1:]):
             again = copy.deepcopy(cell)
-            await client.async_execute_cell(again, index, client.code_cells_executed + 1)
+            client.execute_cell(again, index, client.code_cells_executed + 1)
             reruns[index] = again.outputs
     rerun = [reruns.get(i) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    return first_run, rerun
+    return {"hostile": first_run, "rerun": rerun}
 
 
-async def run_friendly(path: Path) -> list:
+def run_friendly(path: Path) -> dict[str, list]:
     """Run B: a fresh kernel in the notebook's own folder, the environment as it is."""
     nb = prepared(path)
     client = NotebookClient(
@@ -160,30 +162,59 @@ async def run_friendly(path: Path) -> list:
         kernel_name=KERNEL_NAME,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    await client.async_execute()
-    return [cell.outputs for cell in nb.cells if cell.cell_type == "code"]
+    client.execute()
+    return {"friendly": [cell.outputs for cell in nb.cells if cell.cell_type == "code"]}
+
+
+def run_in_subprocess(run: str, path: Path, workdir: str, out: Path) -> subprocess.Popen:
+    """Start ``python tests/test_determinism.py RUN NOTEBOOK WORKDIR OUT.json``.
+
+    Each run gets a process (and event loop) of its own: two nbclient clients sharing one
+    pytest process, after other tests had used nbclient there, were seen to stall for minutes.
+    """
+    command = [sys.executable, __file__, run, str(path), workdir, str(out)]
+    with out.with_suffix(".log").open("w") as log:  # a file, not a pipe: no pipe can fill up
+        return subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
 
 
 @functools.cache
 def runs(path: Path) -> tuple[list[dict], list[str]]:
     """Per code cell: the committed cell and its outputs in each run; files left in the cwd.
 
-    Computed once per session and shared by the tests below.
+    Both runs go at the same time (one kernel per core); computed once per session and shared
+    by the tests below.
     """
+    results = {}
     with tempfile.TemporaryDirectory(prefix="lesson-cwd-") as workdir:
-
-        async def both():
-            return await asyncio.gather(run_hostile(path, workdir), run_friendly(path))
-
-        (hostile, rerun), friendly = asyncio.run(both())
-        leftovers = sorted(os.listdir(workdir))
+        with tempfile.TemporaryDirectory(prefix="lesson-runs-") as scratch:
+            outs = {run: Path(scratch) / f"{run}.json" for run in ("hostile", "friendly")}
+            processes = {run: run_in_subprocess(run, path, workdir, outs[run]) for run in outs}
+            for run, process in processes.items():
+                try:
+                    process.wait(timeout=RUN_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    for other in processes.values():
+                        other.kill()  # by its PID; ipykernel exits when its parent is gone
+                    raise
+                log = outs[run].with_suffix(".log").read_text()
+                assert process.returncode == 0, f"the {run} run failed:\n{log[-3000:]}"
+                raw = json.loads(outs[run].read_text())
+                results.update({k: to_nodes(v) for k, v in raw.items()})
+            leftovers = sorted(os.listdir(workdir))
     committed = nbformat.read(path, as_version=4)
     cells = [(i, c) for i, c in enumerate(committed.cells) if c.cell_type == "code"]
     rows = [
         {"index": i, "cell": c, "hostile": a, "friendly": b, "rerun": r}
-        for (i, c), a, b, r in zip(cells, hostile, friendly, rerun, strict=True)
+        for (i, c), a, b, r in zip(
+            cells, results["hostile"], results["friendly"], results["rerun"], strict=True
+        )
     ]
     return rows, leftovers
+
+
+def to_nodes(per_cell: list) -> list:
+    """JSON outputs back to NotebookNodes (None stays None: a cell that was not re-run)."""
+    return [None if o is None else [nbformat.from_dict(x) for x in o] for o in per_cell]
 
 
 def compared_rows(path: Path, run: str) -> list[dict]:
@@ -255,3 +286,12 @@ def test_kernel_is_this_python():
     version = sys.version_info
     bare = {"python", f"python{version[0]}", f"python{version[0]}.{version[1]}"}
     assert argv0 in bare or Path(argv0).resolve() == Path(sys.executable).resolve(), argv0
+
+
+if __name__ == "__main__":  # one run in its own process: RUN NOTEBOOK WORKDIR OUT.json
+    run, notebook, workdir, out = sys.argv[1:5]
+    if run == "hostile":
+        result = run_hostile(Path(notebook), workdir)
+    else:
+        result = run_friendly(Path(notebook))
+    Path(out).write_text(json.dumps(result))

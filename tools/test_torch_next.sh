@@ -21,11 +21,14 @@ CONSTRAINTS="$VENV/constraints-torch-next.txt"
 if [[ ! -f "$STAMP" || constraints.txt -nt "$STAMP" || pyproject.toml -nt "$STAMP" ]]; then
     echo "building $VENV with torch==$TORCH_VERSION (a large CUDA build: this takes a while)"
     "$PYTHON" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --upgrade "pip>=23.2"
+    "$VENV/bin/python" -m pip install --quiet --upgrade "pip>=23.2" \
+        2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
     # Same pins as the main venv, except torch (whose own CUDA dependencies are left to pip).
     grep -v -E '^torch==' constraints.txt >"$CONSTRAINTS"
     echo "torch==$TORCH_VERSION" >>"$CONSTRAINTS"
-    "$VENV/bin/python" -m pip install --quiet -c "$CONSTRAINTS" -e ".[lab,test]"
+    # pip lists every local index folder that lacks a package ("is ignored: ..."): drop that noise.
+    "$VENV/bin/python" -m pip install --quiet -c "$CONSTRAINTS" -e ".[lab,test]" \
+        2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
     touch "$STAMP"
 fi
 
