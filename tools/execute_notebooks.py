@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 from nbclient import NotebookClient
@@ -19,11 +20,37 @@ from nbclient import NotebookClient
 KERNEL_NAME = "python3"
 
 
+class SlicedPollingClient(NotebookClient):
+    """A NotebookClient that waits for kernel replies in one-second slices.
+
+    After a widget cell, the async wait for a cell's reply intermittently misses its
+    wake-up and sits out the whole cell timeout (seen in ~half the runs of lesson 02
+    under load; cf. nbclient issue #312). Polling in slices bounds that to a second.
+    """
+
+    async def async_start_new_kernel_client(self):
+        client = await super().async_start_new_kernel_client()
+        get_msg = client.shell_channel.get_msg
+
+        async def sliced_get_msg(timeout: float | None = None):
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                step = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))
+                try:
+                    return await get_msg(timeout=step)
+                except Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+
+        client.shell_channel.get_msg = sliced_get_msg
+        return client
+
+
 def execute(path: Path, timeout: int = 600) -> float:
     """Execute ``path`` in place and return the wall time in seconds."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(
+    SlicedPollingClient(
         nb,
         timeout=timeout,
         kernel_name=KERNEL_NAME,
