@@ -193,6 +193,8 @@ def bench_explorers() -> list[tuple[str, str, str]]:
         explorer = gradient_explorer()
         explorer_times = slider_updates(explorer, "depth", sweep_03)
         rows.append(row("lesson 03 gradient_explorer: depth slider", explorer_times, True))
+        full = explorer.render.full_renders - 1
+        rows.append(("  of which full redraws (axes changed)", f"{full}", ""))
         naive = [
             timed(lambda d=d: naive_gradient_update(d), repeats=1, warmup=0)[0] for d in sweep_03
         ]
@@ -214,7 +216,8 @@ def bench_explorers() -> list[tuple[str, str, str]]:
     sweep_04 = list(range(21, 71))
     explorer_times = slider_updates(explorer, "depth", sweep_04)
     rows.append(row("lesson 04 depth_explorer: depth slider 21..70", explorer_times, True))
-    rows.append(("  of which full redraws (axes changed)", f"{explorer.plot.full_renders - 1}", ""))
+    full = explorer.render.full_renders - 1
+    rows.append(("  of which full redraws (axes changed)", f"{full}", ""))
     explorer.controls["depth"].value = 50
     activation_times = slider_updates(
         explorer, "activation", ["relu", "tanh", "sigmoid", "gelu"] * 13

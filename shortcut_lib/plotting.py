@@ -20,11 +20,14 @@ import numpy as np
 import PIL.Image
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
+from matplotlib.transforms import Bbox
 
 __all__ = [
     "COLORS",
@@ -119,7 +122,8 @@ def figure_to_png(fig: Figure) -> bytes:
     """Render ``fig`` to PNG bytes (what an explorer displays, and what tests compare)."""
     buffer = io.BytesIO()
     with figure_style():
-        fig.savefig(buffer, format="png")
+        # zlib level 1: encoding at the default 6 took ~50 ms of a busy explorer frame.
+        fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 
@@ -668,31 +672,46 @@ def _encode_png(canvas: FigureCanvasAgg) -> bytes:
     return buffer.getvalue()
 
 
-def _text_state(text: Text) -> tuple:
-    return (text.get_text(), text.get_visible(), tuple(text.get_position()), text.get_color())
+def _text_state(text: Text, position: bool = True) -> tuple:
+    where = tuple(text.get_position()) if position else ()
+    return (text.get_text(), text.get_visible(), text.get_color(), *where)
 
 
-def axes_state(figure: Figure, exclude: Sequence[Artist] = ()) -> tuple:
+def _axis_state(axis: Axis) -> list:
+    """Limits, scale, ticks shown (positions, labels), label and visibility of one axis."""
+    low, high = sorted(axis.get_view_interval())
+    key: list = [(low, high), axis.get_scale(), axis.get_label_text(), axis.get_visible()]
+    margin = 1e-9 * (high - low)
+    for locations, formatter in (
+        (axis.get_majorticklocs(), axis.get_major_formatter()),
+        (axis.get_minorticklocs(), axis.get_minor_formatter()),
+    ):
+        # Only ticks inside the view are drawn (a FixedLocator lists all of its).
+        shown = [v for v in locations if low - margin <= v <= high + margin]
+        key += [tuple(shown), tuple(formatter.format_ticks(shown))]
+    return key
+
+
+def axes_state(figure: Figure, exclude: Sequence[Artist] = (), x_axis: bool = True) -> tuple:
     """Everything a figure's static layer shows that commonly changes, as a hashable key.
 
     Figure size and dpi; per axes: position, limits, scales, tick positions and
-    labels, axis labels, titles, legend texts, and every text not in ``exclude``
-    (text, visibility, position, colour). Other changes (colours, line styles,
-    new artists) are not in it: call :meth:`CachedAxesRenderer.clear` after them.
+    labels, axis labels (the x axis's only if ``x_axis``), titles, legend texts,
+    and every text not in ``exclude`` (text, visibility, position, colour). Other
+    changes (colours, line styles, new artists) are not in it: call
+    :meth:`CachedAxesRenderer.clear` after them.
     """
     skip = {id(artist) for artist in exclude}
     key: list = [tuple(figure.get_size_inches()), figure.dpi]
     key += [_text_state(t) for t in figure.texts if id(t) not in skip]
     for ax in figure.axes:
         key += [ax.get_visible(), tuple(ax.get_position().bounds)]
-        key += [ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale()]
-        for axis in (ax.xaxis, ax.yaxis):
-            locations = tuple(axis.get_majorticklocs())
-            labels = tuple(axis.get_major_formatter().format_ticks(list(locations)))
-            key += [locations, labels, axis.get_label_text(), axis.get_visible()]
-        for text in (ax.title, ax._left_title, ax._right_title, *ax.texts):
-            if id(text) not in skip:
-                key.append(_text_state(text))
+        key += _axis_state(ax.yaxis) + (_axis_state(ax.xaxis) if x_axis else [])
+        # A render places the titles itself (above any tick labels): their text is the state.
+        for title in (ax.title, ax._left_title, ax._right_title):
+            if id(title) not in skip:
+                key.append(_text_state(title, position=False))
+        key += [_text_state(t) for t in ax.texts if id(t) not in skip]
         legend = ax.get_legend()
         if legend is not None and id(legend) not in skip:
             key.append(tuple(_text_state(t) for t in legend.get_texts()))
@@ -721,6 +740,11 @@ class CachedAxesRenderer:
         state: zero-argument callable returning a hashable key of the static
             layer; default :func:`axes_state` of the figure without ``dynamic``.
             A render whose key is new draws everything.
+        x_axis_apart: for a one-axes figure whose x axis follows a slider (the
+            number of layers): the x axis (ticks, labels, label; its grid must
+            be off) is cached on its own, as the strip under the axes, so a new
+            x axis costs one axis draw instead of a whole figure (``axis_renders``
+            counts those). Static artists must then not sit in data coordinates.
 
     Call it with the figure, like :func:`figure_to_png`, to get PNG bytes.
     """
@@ -729,17 +753,22 @@ class CachedAxesRenderer:
         self,
         dynamic: Callable[[], Sequence[Artist]],
         state: Callable[[], Hashable] | None = None,
+        x_axis_apart: bool = False,
     ) -> None:
         self.dynamic = dynamic
         self.state = state
+        self.x_axis_apart = x_axis_apart
         self.full_renders = 0
+        self.axis_renders = 0
         self.renders = 0
         # key -> (background pixels, static artists to redraw above the data)
         self._backgrounds: OrderedDict[Hashable, tuple[object, list[Artist]]] = OrderedDict()
+        self._x_strips: OrderedDict[Hashable, object] = OrderedDict()
 
     def clear(self) -> None:
         """Forget every cached background (after a change the state key does not see)."""
         self._backgrounds.clear()
+        self._x_strips.clear()
 
     def __call__(self, figure: Figure) -> bytes:
         canvas = figure.canvas
@@ -750,14 +779,32 @@ class CachedAxesRenderer:
                 figure.draw_without_rendering()  # place the axes once, then keep them
             figure.set_layout_engine("none")
         dynamic = [artist for artist in self.dynamic() if artist.figure is figure]
-        key = self.state() if self.state is not None else axes_state(figure, dynamic)
+        apart = []
+        if self.x_axis_apart:
+            if len(figure.axes) != 1:
+                raise ValueError(f"x_axis_apart needs a one-axes figure, got {len(figure.axes)}")
+            ax = figure.axes[0]
+            # A tick closer to the left edge than half a label (plus the strip's 4 px)
+            # would cross the lowest y tick's corner, which the strip leaves out: then the
+            # x axis is drawn with the rest (labels here are at most ~20 px wide).
+            low = min(ax.get_xlim())
+            ticks = [v for v in ax.xaxis.get_majorticklocs() if v >= low]
+            first = ax.transData.transform((min(ticks), 1.0))[0] if ticks else math.inf
+            if first >= ax.bbox.x0 + 8:
+                apart = [ax.xaxis]
+        if self.state is not None:
+            key = self.state()
+        else:
+            key = axes_state(figure, dynamic, x_axis=not apart)
         with figure_style():
             if key in self._backgrounds:
                 self._backgrounds.move_to_end(key)
                 background, overlays = self._backgrounds[key]
                 canvas.restore_region(background)
             else:
-                overlays = self._draw_background(canvas, figure, dynamic, key)
+                overlays = self._draw_background(canvas, figure, dynamic, key, apart)
+            if apart:
+                self._restore_x_strip(canvas, figure)
             for artist in self._in_drawing_order(figure, [*dynamic, *overlays]):
                 if artist.axes is not None:
                     artist.axes.draw_artist(artist)
@@ -766,31 +813,66 @@ class CachedAxesRenderer:
             self.renders += 1
             return _encode_png(canvas)
 
+    def _restore_x_strip(self, canvas: FigureCanvasAgg, figure: Figure) -> None:
+        """Put the x axis under the axes: from the cache, or drawn now and cached."""
+        ax = figure.axes[0]
+        key = (tuple(_axis_state(ax.xaxis)), tuple(ax.get_position().bounds), figure.dpi)
+        if key in self._x_strips:
+            self._x_strips.move_to_end(key)
+            for region in self._x_strips[key]:
+                canvas.restore_region(region)
+            return
+        # The background has no x axis, so the strip under the axes is blank here. The
+        # strip leaves out the lowest y tick (on the axes' bottom-left corner) and the y
+        # tick labels (further left), but not the first x tick label, which can reach a
+        # few pixels left of the axes.
+        ax.draw_artist(ax.xaxis)
+        x0, y0, right = ax.bbox.x0, ax.bbox.y0, figure.bbox.x1
+        strips = [
+            Bbox.from_extents(x0 + 1, y0 - 2, right, y0),
+            Bbox.from_extents(x0 - 4, 0, right, y0 - 2),
+        ]
+        self._x_strips[key] = [canvas.copy_from_bbox(strip) for strip in strips]
+        if len(self._x_strips) > 4 * _BACKGROUND_CACHE_SIZE:
+            self._x_strips.popitem(last=False)
+        self.axis_renders += 1
+
     def _draw_background(
-        self, canvas: FigureCanvasAgg, figure: Figure, dynamic: list[Artist], key: Hashable
+        self,
+        canvas: FigureCanvasAgg,
+        figure: Figure,
+        dynamic: list[Artist],
+        key: Hashable,
+        apart: list[Artist],
     ) -> list[Artist]:
         renderer = canvas.get_renderer()
-        ids = {id(artist) for artist in dynamic}
+        ids = {id(artist) for artist in [*dynamic, *apart]}
         overlays = []
         for ax in {artist.axes for artist in dynamic if artist.axes is not None}:
             lowest = min(a.get_zorder() for a in dynamic if a.axes is ax)
             for artist in ax.get_children():
                 if id(artist) in ids or artist is ax.patch or not artist.get_visible():
                     continue
+                if isinstance(artist, Text) and not artist.get_text():
+                    continue  # an empty title draws nothing
                 if artist.get_zorder() <= lowest:
                     continue  # drawn before the data in a full render: background
                 # Above the data: it matters only where it can cover the data (the axes box).
+                # An axis above the data draws its grid over it, wherever its labels are.
+                is_axis = artist is ax.xaxis or artist is ax.yaxis
                 extent = artist.get_tightbbox(renderer)
-                if extent is None or extent.overlaps(ax.bbox) or any(artist is axis for axis in (ax.xaxis, ax.yaxis)):
+                if is_axis or extent is None or extent.overlaps(ax.bbox):
                     overlays.append(artist)
-        hidden = [artist for artist in [*dynamic, *overlays] if artist.get_visible()]
-        for artist in hidden:
-            artist.set_visible(False)
+        # Animated artists are left out of canvas.draw() (not out of savefig); hiding them
+        # instead would move the titles, which are placed around the visible ones.
+        animated = [a for a in [*dynamic, *overlays, *apart] if not a.get_animated()]
+        for artist in animated:
+            artist.set_animated(True)
         try:
             canvas.draw()
         finally:
-            for artist in hidden:
-                artist.set_visible(True)
+            for artist in animated:
+                artist.set_animated(False)
         self._backgrounds[key] = (canvas.copy_from_bbox(figure.bbox), overlays)
         if len(self._backgrounds) > _BACKGROUND_CACHE_SIZE:
             self._backgrounds.popitem(last=False)
@@ -837,11 +919,42 @@ def _gradient_ylim(values: list[float]) -> tuple[float, float]:
     return 10.0**low, 10.0 ** (high + headroom)
 
 
+#: With steady axes, the x axis ends at the first of these at or above the last layer.
+_LAYER_AXIS_ENDS = (5, 10, 20, 30)
+
+
+def _steady_gradient_ylim(
+    values: list[float], current: tuple[float, float] | None
+) -> tuple[float, float]:
+    """Whole-decade log limits for the bars, keeping ``current`` while the bars fit in it.
+
+    The bars must stay in the lower two thirds (the legend and the ratio box sit in
+    the top third) and fill at least a third of the decades, else new limits are
+    chosen with a few spare decades below (deeper networks: smaller gradients).
+    """
+    positive = [v for v in values if v > 0 and math.isfinite(v)]
+    if not positive:
+        return 1e-8, 1.0
+    data_low = math.log10(min(positive)) - 0.3
+    data_high = math.log10(max(positive)) + 0.1
+    span = max(data_high - data_low, 1.0)
+    new_low = math.floor(data_low) - max(1, round(0.5 * span))
+    # data_high <= high - (high - low) / 3  <=>  high >= (3 * data_high - low) / 2
+    new_high = math.ceil((3 * data_high - new_low) / 2)
+    if current is not None:
+        low, high = (math.log10(v) for v in current)
+        fits = low <= data_low and data_high <= high - (high - low) / 3
+        if fits and high - low <= 2 * (new_high - new_low):
+            return current
+    return 10.0**new_low, 10.0**new_high
+
+
 def plot_gradient_comparison(
     plain: dict[str, float],
     shortcut: dict[str, float],
     title: str | None = None,
     figure: Figure | None = None,
+    steady_axes: bool = False,
 ) -> Figure:
     """Bar chart of per-layer gradient magnitudes, plain vs shortcut, on a log scale.
 
@@ -855,6 +968,11 @@ def plot_gradient_comparison(
         figure: redraw this figure in place instead of making a new one: a figure
             returned by an earlier call, or an empty one from :func:`new_figure`
             (what the gradient explorer does; much cheaper than a new figure).
+        steady_axes: for an explorer redrawing ``figure``: the x axis ends at the
+            first of 5, 10, 20, 30 layers that holds the bars (then at multiples of
+            10), and the y axis spans whole decades and keeps them while the bars
+            fit, so a slider step usually changes only the bars and the texts
+            (:class:`CachedAxesRenderer` then redraws just those).
 
     Returns:
         The figure. ``figure.axes[0].containers`` are the bars, plain then shortcut
@@ -882,26 +1000,48 @@ def plot_gradient_comparison(
         # Update what exists rather than ax.clear(): rebuilding ticks and texts made
         # every explorer redraw several times slower.
         bars_by_label = {bars.get_label(): bars for bars in ax.containers}
+        had_bars = bool(bars_by_label)
         positions = range(n_layers)
         for label, means, offset, color in (
             ("plain", plain, -0.2, COLORS["plain"]),
             ("with shortcuts", shortcut, 0.2, COLORS["shortcut"]),
         ):
             bars = bars_by_label.get(label)
-            if bars is not None and len(bars) == n_layers:
-                for rect, value in zip(bars, means.values(), strict=True):
-                    rect.set_height(value)
-            else:
-                if bars is not None:
-                    bars.remove()
+            if bars is None:
                 x = [p + offset for p in positions]
                 ax.bar(x, list(means.values()), width=0.4, color=color, label=label)
-        ax.set_ylim(*_gradient_ylim(values))
-        ax.set_xlim(-0.6, n_layers - 0.4)
-        # At most 8 labels: every text costs a few ms per explorer redraw.
-        step = max(1, math.ceil(n_layers / 8))
-        ax.set_xticks(list(positions)[::step])
-        ax.set_xlabel(f"layer (0 = next to the input, {n_layers - 1} = output)")
+                continue
+            # One layer more or less: add or remove just those bars (ax.bar costs ~1 ms
+            # per bar on a log axis, and an explorer's depth slider moves one at a time).
+            rects = list(bars)
+            for rect in rects[n_layers:]:
+                rect.remove()
+            if n_layers > len(rects):
+                x = [p + offset for p in positions[len(rects) :]]
+                extra = ax.bar(x, [1.0] * len(x), width=0.4, color=color)
+                ax.containers.remove(extra)
+                rects += list(extra)
+            ax.containers.remove(bars)
+            bars = BarContainer(rects[:n_layers], label=label)
+            ax.add_container(bars)
+            for rect, value in zip(bars, means.values(), strict=True):
+                rect.set_height(value)
+        if steady_axes:
+            current = ax.get_ylim() if had_bars else None
+            ax.set_ylim(*_steady_gradient_ylim(values, current))
+            end = next((e for e in _LAYER_AXIS_ENDS if e >= n_layers - 1), None)
+            end = end if end is not None else 10 * math.ceil((n_layers - 1) / 10)
+            step = next(s for s in (1, 2, 5, 10, 20, 50) if end / s <= 7)
+            ax.set_xlim(-0.6, end + 0.6)
+            ax.set_xticks(range(0, end + 1, step))
+            ax.set_xlabel("layer (0 = next to the input; the last one is the output)")
+        else:
+            ax.set_ylim(*_gradient_ylim(values))
+            ax.set_xlim(-0.6, n_layers - 0.4)
+            # At most 8 labels: every text costs a few ms per explorer redraw.
+            step = max(1, math.ceil(n_layers / 8))
+            ax.set_xticks(list(positions)[::step])
+            ax.set_xlabel(f"layer (0 = next to the input, {n_layers - 1} = output)")
         ax.set_title(title if title is not None else f"Gradient per layer, {n_layers} layers")
 
         def shown(means: dict[str, float]) -> str:
@@ -928,11 +1068,15 @@ def _set_up_gradient_axes(ax: Axes) -> dict[str, Text]:
     ax.yaxis.set_major_formatter(_power_of_ten_label)
     ax.minorticks_off()
     ax.set_ylabel("mean |∂loss/∂W|  (log scale)")
+    # Grid and legend below the bars (the legend sits in the headroom above them): a
+    # CachedAxesRenderer then keeps both in its background instead of redrawing them.
+    ax.set_axisbelow(True)
+    ax.grid(False, axis="x")  # layers are categories: the bars need no vertical lines
     handles = [
         Patch(color=COLORS["plain"], label="plain"),
         Patch(color=COLORS["shortcut"], label="with shortcuts"),
     ]
-    ax.legend(handles=handles, loc="upper left", ncols=2)
+    ax.legend(handles=handles, loc="upper left", ncols=2).set_zorder(0.9)
     box = {"boxstyle": "round", "facecolor": "white", "edgecolor": "#BBBBBB"}
     ratio = ax.text(0.99, 0.97, "", transform=ax.transAxes, ha="right", va="top", bbox=box)
     ratio.set_gid("gradient-ratio")
@@ -1069,12 +1213,18 @@ class BandPlot:
             self.figure, self.ax = new_figure(figsize=figsize)
         self.lines = {}
         self.bands = {}
-        # Rendered backgrounds by axes state, most recent last: moving back to a depth or
-        # an activation seen before reuses its background instead of drawing all text again.
-        self._backgrounds: OrderedDict[tuple, object] = OrderedDict()
         self._max_yticks = 6 if fixed_layout else 8
-        self.full_renders = 0
+        # Moving back to a depth or an activation seen before reuses its rendered axes.
+        # With fixed margins (an explorer) the x axis, which follows the depth, is cached
+        # apart: no vertical grid then, it would cross the bands' strip of the picture.
+        self.renderer = CachedAxesRenderer(
+            lambda: [*self.bands.values(), *self.lines.values(), self.legend],
+            x_axis_apart=fixed_layout,
+        )
         with figure_style():
+            self.ax.set_axisbelow(True)  # grid under the bands, so a render redraws no axis
+            if fixed_layout:
+                self.ax.grid(False, axis="x")
             for label in self.labels:
                 color = colors.get(label, COLORS.get(label))
                 self.bands[label] = self.ax.fill_between(
@@ -1151,52 +1301,20 @@ class BandPlot:
             text.set_text(texts.get(label, label))
         return self.figure
 
+    @property
+    def full_renders(self) -> int:
+        """How many renders drew the axes, ticks and labels (the rest drew only the data)."""
+        return self.renderer.full_renders
+
     def render_png(self) -> bytes:
         """The figure as PNG bytes, redrawing only the data when nothing else changed.
 
-        Text is what costs time in a matplotlib render (several ms per label here).
-        The axes, ticks, labels and title are drawn once into a cached background
-        (the last 16 axes states are kept); when the limits and title match a cached
-        one, a render restores that background and draws just the bands, lines and
-        legend on top (``full_renders`` counts the renders that drew everything). The
-        image equals ``figure_to_png(figure)`` up to antialiasing. PNG compression
-        level 1: a few times faster to encode, a slightly larger file.
+        See :class:`CachedAxesRenderer`: the axes, ticks, labels and title are drawn
+        once per axes state (the last 16 are kept); otherwise a render draws just the
+        bands, lines and legend on a copy of them. The image is the one
+        ``figure_to_png(figure)`` gives.
         """
-        canvas = self.figure.canvas
-        if not isinstance(canvas, FigureCanvasAgg):
-            canvas = FigureCanvasAgg(self.figure)
-        data_artists = [*self.bands.values(), *self.lines.values(), self.legend]
-        key = (
-            self.ax.get_xlim(),
-            self.ax.get_ylim(),
-            self.ax.get_title(),
-            self.ax.get_xlabel(),
-            tuple(self.figure.get_size_inches()),
-            self.figure.dpi,
-        )
-        with figure_style():
-            if key not in self._backgrounds:
-                for artist in data_artists:
-                    artist.set_visible(False)
-                try:
-                    canvas.draw()
-                finally:
-                    for artist in data_artists:
-                        artist.set_visible(True)
-                self._backgrounds[key] = canvas.copy_from_bbox(self.figure.bbox)
-                if len(self._backgrounds) > _BACKGROUND_CACHE_SIZE:
-                    self._backgrounds.popitem(last=False)
-                self.full_renders += 1
-            else:
-                self._backgrounds.move_to_end(key)
-                canvas.restore_region(self._backgrounds[key])
-            for artist in data_artists:
-                self.ax.draw_artist(artist)
-            width, height = canvas.get_width_height()
-            image = PIL.Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw")
-            buffer = io.BytesIO()
-            image.save(buffer, format="png", compress_level=1)
-        return buffer.getvalue()
+        return self.renderer(self.figure)
 
 
 def plot_gradient_bands(

@@ -26,6 +26,7 @@ from .architecture import ArchitectureSummary, architecture_summary, deep_mlp_si
 from .comparison import compare_gradients, deep_layer_sizes
 from .plotting import (
     BandPlot,
+    CachedAxesRenderer,
     figure_to_png,
     new_figure,
     plot_gelu_explorer_view,
@@ -54,6 +55,10 @@ class Explorer(widgets.VBox):
         draw: ``draw(**values) -> (figure, data)``; ``data`` is whatever numbers
             the figure shows (kept on the explorer for tests and for learners).
         title: optional heading shown above the controls.
+        render: ``render(figure) -> PNG bytes``; default
+            :func:`~shortcut_lib.plotting.figure_to_png`. An explorer whose axes
+            mostly hold still passes a :class:`~shortcut_lib.plotting.CachedAxesRenderer`,
+            which redraws only the data.
 
     Attributes:
         figure: the latest figure; ``png``: it rendered to PNG bytes (what is
@@ -66,9 +71,11 @@ class Explorer(widgets.VBox):
         controls: dict[str, widgets.ValueWidget],
         draw: DrawFunction,
         title: str | None = None,
+        render: Callable[[Figure], bytes] = figure_to_png,
     ) -> None:
         self.controls = controls
         self.draw = draw
+        self.render = render
         self.output = widgets.Output()
         self.figure: Figure | None = None
         self.png: bytes = b""
@@ -90,7 +97,7 @@ class Explorer(widgets.VBox):
         """Draw with the current values and show the result in place."""
         start = time.perf_counter()
         self.figure, self.data = self.draw(**self.values())
-        self.png = figure_to_png(self.figure)
+        self.png = self.render(self.figure)
         self.renders += 1
         self.last_render_seconds = time.perf_counter() - start
         # Outside a kernel (tests, benchmarks) there is nothing to display to:
@@ -332,10 +339,21 @@ def gradient_explorer(
     def draw(depth: int, width: int, activation: str, seed: int) -> tuple[Figure, dict]:
         plain, shortcut = compare_gradients(deep_layer_sizes(depth, width), seed, activation)
         title = f"{depth} layers, {width} wide, {activation}, seed {seed}"
-        plot_gradient_comparison(plain, shortcut, title=title, figure=figure)
+        plot_gradient_comparison(plain, shortcut, title=title, figure=figure, steady_axes=True)
         return figure, {"plain": plain, "shortcut": shortcut}
 
-    return Explorer(controls, draw, title="Gradient explorer: plain vs shortcut, per layer")
+    def moving_artists() -> list:
+        # The bars, the title naming the settings and the text boxes change on every
+        # step; the axes only at a few depths (steady_axes), so they are drawn once each.
+        ax = figure.axes[0]
+        return [*ax.patches, ax.title, *ax.texts]
+
+    return Explorer(
+        controls,
+        draw,
+        title="Gradient explorer: plain vs shortcut, per layer",
+        render=CachedAxesRenderer(moving_artists, x_axis_apart=True),
+    )
 
 
 # --- Lesson 04: depth and seeds -------------------------------------------------
@@ -470,33 +488,13 @@ def depth_explorer(
         data = {"layers": list(range(depth)), **bands, "dead_fraction": dead_fraction}
         return figure, data
 
-    return _BandExplorer(plot, controls, draw, title="Depth explorer: gradients over many networks")
+    return Explorer(
+        controls,
+        draw,
+        title="Depth explorer: gradients over many networks",
+        render=plot.renderer,
+    )
 
 
 #: Where the depth explorer's x axis ends: the first of these at or above the last layer.
 _DEPTH_AXIS_ENDS = (2, 5, 10, 15, 20, 30, 45, 65, 100)
-
-
-class _BandExplorer(Explorer):
-    """An :class:`Explorer` whose figure is a :class:`~shortcut_lib.plotting.BandPlot`.
-
-    Identical to :meth:`Explorer.redraw` except that the PNG comes from
-    :meth:`BandPlot.render_png`, which redraws only the data while the axes stay
-    the same (a full matplotlib render of a labelled figure costs 40-60 ms here;
-    the data alone ~10 ms).
-    """
-
-    def __init__(self, plot: BandPlot, *args: Any, **kwargs: Any) -> None:
-        self.plot = plot
-        super().__init__(*args, **kwargs)
-
-    def redraw(self) -> None:
-        start = time.perf_counter()
-        self.figure, self.data = self.draw(**self.values())
-        self.png = self.plot.render_png()
-        self.renders += 1
-        self.last_render_seconds = time.perf_counter() - start
-        if get_ipython() is not None:
-            with self.output:
-                clear_output(wait=True)
-                display(Image(data=self.png, format="png"))

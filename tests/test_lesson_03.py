@@ -5,15 +5,18 @@ tables, a hand-written functional forward pass differentiated with torch.autogra
 and ratios computed by hand from the tables.
 """
 
+import io
 import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from matplotlib.colors import to_hex
+from PIL import Image
 
-from shortcut_lib import ExampleDeepNeuralNetwork, make_model_pair
+from shortcut_lib import ExampleDeepNeuralNetwork, layer_gradient_means, make_model_pair
 from shortcut_lib.comparison import (
     BOOK_INPUT,
     BOOK_LAYER_SIZES,
@@ -404,3 +407,42 @@ def test_docstring_examples_of_the_comparison_module_run():
 
     result = doctest.testmod(shortcut_lib.comparison, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 4 and result.failed == 0
+
+
+def test_compare_gradients_equals_the_model_pair_bit_for_bit():
+    # compare_gradients runs one network with shortcuts off, then on; make_model_pair
+    # builds two. Same weights, same operations: the numbers must be identical.
+    for sizes, seed, activation in [(SIZES, 123, "gelu"), (deep_layer_sizes(9, 4), 7, "relu")]:
+        plain, shortcut = make_model_pair(sizes, seed=seed, activation=activation)
+        x = default_input(sizes[0])
+        expected = (layer_gradient_means(plain, x), layer_gradient_means(shortcut, x))
+        assert compare_gradients(sizes, seed, activation) == expected
+
+
+def decode(png):
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+
+
+def test_explorer_fast_render_is_the_full_render_pixel_for_pixel():
+    # The explorer redraws only the bars and texts on a cached background; after every
+    # change (new axes, cached axes, same axes) its PNG must show what a full render does.
+    ex = gradient_explorer()
+    previous = None
+    for name, value in [
+        ("depth", 6),
+        ("depth", 7),
+        ("depth", 6),
+        ("seed", 5),
+        ("depth", 12),
+        ("activation", "sigmoid"),
+        ("depth", 6),
+        ("width", 5),
+    ]:
+        ex.controls[name].value = value
+        shown, full = decode(ex.png), decode(figure_to_png(ex.figure))
+        assert shown.shape == full.shape == (400, 700, 3)
+        assert np.array_equal(shown, full), (name, value)
+        if previous is not None:
+            assert not np.array_equal(previous, full)  # a stale picture would fail above
+        previous = shown
+    assert ex.render.full_renders < ex.renders  # some renders reused a background
