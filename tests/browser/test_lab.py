@@ -197,13 +197,19 @@ def assert_rerenders(page, box, before: str, what: str, released: float) -> floa
 def drag_slider(page, slider) -> tuple[str, str, float]:
     """Drag the slider's (first) handle to the far side of its track with the mouse.
 
-    Returns the readout before and after, and when the mouse button was released.
+    Returns its value before and after (the readout, or noUiSlider's aria-valuenow when the
+    readout is hidden), and when the mouse button was released.
     """
     slider.scroll_into_view_if_needed()
     handle = slider.locator(".noUi-handle").first
     track = slider.locator(".noUi-target").first
     readout = slider.locator(".widget-readout").first
-    before = readout.inner_text() if readout.count() else ""
+
+    def value() -> str:
+        shown = readout.inner_text().strip() if readout.count() else ""
+        return shown or (handle.get_attribute("aria-valuenow") or "")
+
+    before = value()
     h, t = handle.bounding_box(), track.bounding_box()
     start_x, start_y = h["x"] + h["width"] / 2, h["y"] + h["height"] / 2
     if t["width"] >= t["height"]:  # horizontal
@@ -217,8 +223,7 @@ def drag_slider(page, slider) -> tuple[str, str, float]:
     page.mouse.move(end_x, end_y, steps=8)
     page.mouse.up()
     released = time.monotonic()
-    after = readout.inner_text() if readout.count() else ""
-    return before, after, released
+    return before, value(), released
 
 
 def exercise_explorer(page, box, name: str) -> list[tuple[str, float]]:
@@ -276,7 +281,10 @@ def test_lesson_runs_and_every_control_redraws_its_plot(
         for e in range(count):
             timings += exercise_explorer(page, explorers.nth(e), f"explorer {e + 1} of {count}")
     finally:  # a failing notebook gets its screenshot too: that is when one looks
-        screenshot_whole_notebook(page, screenshot)
+        try:
+            screenshot_whole_notebook(page, screenshot)
+        except Exception as error:  # never hide the real failure behind a screenshot's
+            print(f"{notebook.stem}: no screenshot: {error}")
         for what, seconds in timings:
             print(f"{notebook.stem}: {what}: new plot {seconds * 1000:.0f} ms after release")
     errors = unexpected_console_errors(console_errors)
