@@ -134,10 +134,23 @@ def headless_env() -> dict[str, str]:
     return env
 
 
+def notebook_client(nb: nbformat.NotebookNode, **kwargs) -> NotebookClient:
+    """The project's nbclient: it polls for replies in one-second slices.
+
+    Plain nbclient intermittently misses the wake-up for a reply after a widget cell and sits
+    out the whole cell timeout (nbclient issue #312); tools.execute_notebooks works around it.
+    """
+    if str(ROOT) not in sys.path:  # this runs as a script, with tests/ as its folder
+        sys.path.insert(0, str(ROOT))
+    from tools.execute_notebooks import SlicedPollingClient
+
+    return SlicedPollingClient(nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL_NAME, **kwargs)
+
+
 def run_hostile(path: Path, workdir: str) -> dict[str, list]:
     """Run A (foreign cwd, no display); then every cell re-run bottom-up in the same kernel."""
     nb = prepared(path)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL_NAME)
+    client = notebook_client(nb)
     client.reset_execution_trackers()
     with client.setup_kernel(env=headless_env(), cwd=workdir):
         for index, cell in enumerate(nb.cells):
@@ -156,12 +169,7 @@ def run_hostile(path: Path, workdir: str) -> dict[str, list]:
 def run_friendly(path: Path) -> dict[str, list]:
     """Run B: a fresh kernel in the notebook's own folder, the environment as it is."""
     nb = prepared(path)
-    client = NotebookClient(
-        nb,
-        timeout=CELL_TIMEOUT_S,
-        kernel_name=KERNEL_NAME,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
+    client = notebook_client(nb, resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     return {"friendly": [cell.outputs for cell in nb.cells if cell.cell_type == "code"]}
 
@@ -169,8 +177,8 @@ def run_friendly(path: Path) -> dict[str, list]:
 def run_in_subprocess(run: str, path: Path, workdir: str, out: Path) -> subprocess.Popen:
     """Start ``python tests/test_determinism.py RUN NOTEBOOK WORKDIR OUT.json``.
 
-    Each run gets a process (and event loop) of its own: two nbclient clients sharing one
-    pytest process, after other tests had used nbclient there, were seen to stall for minutes.
+    A process per run: the two runs go in parallel without sharing an event loop, and
+    nothing of pytest's process (other tests' loops, imports, cwd) leaks into a run.
     """
     command = [sys.executable, __file__, run, str(path), workdir, str(out)]
     with out.with_suffix(".log").open("w") as log:  # a file, not a pipe: no pipe can fill up
