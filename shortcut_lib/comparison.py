@@ -64,7 +64,9 @@ def deep_layer_sizes(depth: int, width: int) -> list[int]:
     return [width] * depth + [1]
 
 
-def default_input(width: int) -> torch.Tensor:
+def default_input(
+    width: int, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+) -> torch.Tensor:
     r"""The sample input used when none is given: ``width`` values evenly spaced from 1 to -1.
 
     .. math:: x_j = 1 - \frac{2j}{\text{width} - 1}, \qquad j = 0, \dots, \text{width} - 1
@@ -74,10 +76,10 @@ def default_input(width: int) -> torch.Tensor:
     not random, so the seed changes only the weights.
 
     Shape:
-        Output: :math:`(1, \text{width})`, float32.
+        Output: :math:`(1, \text{width})`, of the given dtype (float32) and device.
     """
     _check_positive_int(width, "width")
-    return torch.linspace(1.0, -1.0, width).unsqueeze(0)
+    return torch.linspace(1.0, -1.0, width, dtype=dtype, device=device).unsqueeze(0)
 
 
 def compare_gradients(

@@ -64,6 +64,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .activations import ACTIVATIONS
+from .comparison import deep_layer_sizes, default_input
 
 __all__ = [
     "LAYER_NORM_EPS",
@@ -169,29 +170,9 @@ def _check_options(
 # --- building blocks --------------------------------------------------------------------
 
 
-def population_layer_sizes(depth: int, width: int = 3) -> list[int]:
-    """``[width] * depth + [1]``: ``depth`` layers, the last one ``width -> 1``.
-
-    Example::
-
-        >>> population_layer_sizes(5, 3)
-        [3, 3, 3, 3, 3, 1]
-    """
-    depth = _check_positive_int(depth, "depth")
-    width = _check_positive_int(width, "width")
-    return [width] * depth + [1]
-
-
-def population_input(
-    width: int = 3, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
-) -> torch.Tensor:
-    """The default input, ``linspace(1, -1, width)`` of shape ``(1, width)``.
-
-    At width 3 this is the book's ``[[1., 0., -1.]]``; at any width it is
-    deterministic, symmetric and of unit scale, so no seed is needed.
-    """
-    width = _check_positive_int(width, "width")
-    return torch.linspace(1.0, -1.0, width, dtype=dtype, device=device).unsqueeze(0)
+# The population's networks are lesson 03's, many at once: one definition of each.
+population_layer_sizes = deep_layer_sizes
+population_input = default_input
 
 
 def init_population_weights(
