@@ -120,11 +120,13 @@ def new_figure(
 
 def figure_to_png(fig: Figure) -> bytes:
     """Render ``fig`` to PNG bytes (what an explorer displays, and what tests compare)."""
-    buffer = io.BytesIO()
+    # One Agg draw, then PIL at zlib level 1. savefig would draw the whole figure twice
+    # whenever a layout engine is set (even a frozen one), and encode at level 6: together
+    # most of an explorer's redraw time on a slow CPU.
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     with figure_style():
-        # zlib level 1: encoding at the default 6 took ~50 ms of a busy explorer frame.
-        fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
-    return buffer.getvalue()
+        canvas.draw()
+    return _encode_png(canvas)
 
 
 # --- Figures without a display (issue 6) -----------------------------------------

@@ -86,6 +86,9 @@ class Explorer(widgets.VBox):
         box = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__([*header, box, self.output])
         for control in controls.values():
+            # ipywidgets' default fixed label width cuts "activation" to "activat...".
+            if hasattr(control, "style") and hasattr(control.style, "description_width"):
+                control.style.description_width = "initial"
             control.observe(self._on_change, names="value")
         self.redraw()
 
