@@ -114,6 +114,21 @@ class Explorer(widgets.VBox):
         self.redraw()
 
 
+def _check_int_in_range(name: str, value: object, low: int, high: int) -> None:
+    """An explorer's starting value: an integer within its slider's range, or a clear error."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
+
+
+def _check_choice(kind: str, value: object, options) -> None:
+    """An explorer's starting dropdown value: one of ``options``, or a clear error."""
+    if value not in options:
+        valid = ", ".join(repr(option) for option in options)
+        raise ValueError(f"unknown {kind} {value!r}; expected one of {valid}")
+
+
 # --- Lesson 01: GELU ------------------------------------------------------------
 
 #: Slider ranges of the GELU explorer: (min, max, step).
@@ -254,10 +269,7 @@ def architecture_explorer(
     }
     for name, value in values.items():
         low, high = ARCHITECTURE_EXPLORER_RANGES[name]
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-        if not low <= value <= high:
-            raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
+        _check_int_in_range(name, value, low, high)
     descriptions = {"depth": "layers", "width": "width", "in_features": "inputs"}
     descriptions["out_features"] = "outputs"
     controls = {
@@ -312,13 +324,8 @@ def gradient_explorer(
     """
     for name, value in (("depth", depth), ("width", width), ("seed", seed)):
         low, high = GRADIENT_EXPLORER_RANGES[name]
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-        if not low <= value <= high:
-            raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
-    if activation not in ACTIVATIONS:
-        valid = ", ".join(repr(name) for name in ACTIVATIONS)
-        raise ValueError(f"unknown activation {activation!r}; expected one of {valid}")
+        _check_int_in_range(name, value, low, high)
+    _check_choice("activation", activation, ACTIVATIONS)
 
     def slider(name: str, value: int, description: str) -> widgets.IntSlider:
         low, high = GRADIENT_EXPLORER_RANGES[name]
@@ -410,16 +417,9 @@ def depth_explorer(
     """
     for name, value in (("depth", depth), ("width", width), ("seeds", seeds)):
         low, high, _ = DEPTH_EXPLORER_RANGES[name]
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-        if not low <= value <= high:
-            raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
-    if activation not in ACTIVATIONS:
-        valid = ", ".join(repr(name) for name in ACTIVATIONS)
-        raise ValueError(f"unknown activation {activation!r}; expected one of {valid}")
-    if normalisation not in NORMALISATIONS:
-        valid = ", ".join(repr(name) for name in NORMALISATIONS)
-        raise ValueError(f"unknown normalisation {normalisation!r}; expected one of {valid}")
+        _check_int_in_range(name, value, low, high)
+    _check_choice("activation", activation, ACTIVATIONS)
+    _check_choice("normalisation", normalisation, NORMALISATIONS)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
 
