@@ -7,6 +7,8 @@ slider values, as a learner would.
 """
 
 import math
+import re
+from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
@@ -32,6 +34,12 @@ from shortcut_lib.architecture import (
     parameter_count,
     shortcut_mask,
 )
+from shortcut_lib.exercises import (
+    check_01_gelu_test,
+    check_01_sigmoid_gelu,
+    check_02_collapsed,
+    check_02_wider_net,
+)
 from shortcut_lib.plotting import (
     COLORS,
     plot_activations,
@@ -43,6 +51,7 @@ from shortcut_lib.plotting import (
 from shortcut_lib.widgets import Explorer, architecture_explorer, gelu_explorer
 
 BOOK_SIZES = [3, 3, 3, 3, 3, 1]
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TYPO = 0.004715
 
 
@@ -463,3 +472,199 @@ def test_architecture_explorer_rejects_out_of_range_values():
         architecture_explorer(width=40)
     with pytest.raises(TypeError, match="in_features must be an integer, got 2.5"):
         architecture_explorer(in_features=2.5)
+
+
+# --- the exercises' self-checks (shortcut_lib.exercises, Lesson 01 and 02) -------------
+
+
+def exact_gelu_numpy(x: np.ndarray) -> np.ndarray:
+    return x * 0.5 * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
+
+
+def sigmoid_gelu_errors(constants: np.ndarray) -> np.ndarray:
+    """Largest |x·σ(a·x) − x·Φ(x)| on [-10, 10] for each a, by numpy and math.erf."""
+    x = np.linspace(-10.0, 10.0, 20001)
+    exact = exact_gelu_numpy(x)
+    return np.array([np.abs(x / (1.0 + np.exp(-a * x)) - exact).max() for a in constants])
+
+
+def test_check_01_sigmoid_gelu_accepts_the_independent_answer(capsys):
+    largest = sigmoid_gelu_errors(np.array([1.702]))[0]
+    constants = np.arange(1.70, 1.85, 0.001)
+    best = constants[sigmoid_gelu_errors(constants).argmin()]
+    assert largest == pytest.approx(0.02033, rel=1e-3) and best == pytest.approx(1.773, abs=1e-3)
+    check_01_sigmoid_gelu(largest, best)
+    assert capsys.readouterr().out.startswith("Right: x·σ(1.702·x) is up to 0.0203 off")
+    check_01_sigmoid_gelu(torch.tensor(largest), round(best, 2))  # two decimals are enough
+
+
+@pytest.mark.parametrize(
+    "largest, best, message",
+    [
+        (4.73e-4, 1.773, "yours 0.000473, expected about 0.02033 — that is the tanh version's"),
+        (0.01, 1.773, r"take the largest absolute difference, \.abs\(\)\.max\(\)"),
+        (0.02033, 1.702, r"best constant: yours 1.702 \(its largest error is 0.0203\), expected "
+         r"about 1.773"),
+        (0.02033, 1.80, "expected about 1.773"),
+    ],
+)
+def test_check_01_sigmoid_gelu_rejects_wrong_answers_helpfully(largest, best, message):
+    with pytest.raises(AssertionError, match=message):
+        check_01_sigmoid_gelu(largest, best)
+
+
+def test_check_01_sigmoid_gelu_rejects_non_numbers():
+    with pytest.raises(TypeError, match="largest_error must be a number, got '0.02'"):
+        check_01_sigmoid_gelu("0.02", 1.77)
+
+
+def test_check_01_gelu_test_accepts_a_test_against_the_tanh_reference(capsys):
+    def test_gelu(gelu):
+        x = torch.linspace(-6.0, 6.0, 1201)
+        torch.testing.assert_close(gelu(x), F.gelu(x, approximate="tanh"))
+
+    check_01_gelu_test(test_gelu)
+    assert capsys.readouterr().out.startswith("Right: your test passes GELU() and fails")
+
+
+def test_check_01_gelu_test_rejects_tests_that_miss_the_typo_or_fail_the_right_gelu():
+    def only_at_zero(gelu):  # GELU(0) is 0 for any constant: this test cannot see the typo
+        assert gelu(torch.zeros(1)).item() == 0.0
+
+    with pytest.raises(AssertionError, match="passes GELU\\(0.004715\\).*up to 0.029 off"):
+        check_01_gelu_test(only_at_zero)
+
+    def against_exact(gelu):  # the exact GELU is 4.7e-4 away from the tanh one
+        x = torch.linspace(-6.0, 6.0, 1201)
+        torch.testing.assert_close(gelu(x), F.gelu(x))
+
+    with pytest.raises(AssertionError, match="fails on the right GELU\\(\\).*approximate="):
+        check_01_gelu_test(against_exact)
+
+    def near_zero_only(gelu):  # |x| <= 0.1: the typo is below float32's tolerance there
+        x = torch.linspace(-0.1, 0.1, 21)
+        torch.testing.assert_close(gelu(x), F.gelu(x, approximate="tanh"))
+
+    with pytest.raises(AssertionError, match="test many x, including"):
+        check_01_gelu_test(near_zero_only)
+    with pytest.raises(TypeError, match="test_function must be a function"):
+        check_01_gelu_test("test_gelu")
+
+
+def affine_by_unit_vectors(f, n_in):
+    """A and b of an affine f, by f(e_j) − f(0): the lesson's method, not the check's."""
+    with torch.no_grad():
+        zero = torch.zeros(1, n_in, dtype=torch.float64)
+        b = f(zero).flatten()
+        columns = [(f(e[None]) - f(zero)).flatten() for e in torch.eye(n_in, dtype=torch.float64)]
+    return torch.stack(columns, dim=1), b
+
+
+def test_check_02_collapsed_accepts_the_collapsed_network(capsys):
+    buggy = seed_002_network(BOOK_SIZES).double()
+    A, b = affine_by_unit_vectors(buggy, 3)
+    assert A.shape == (1, 3)
+    check_02_collapsed(buggy, A, b)
+    assert capsys.readouterr().out.startswith("Right: the 5 layers are one affine map")
+    check_02_collapsed(buggy, A.float(), b.reshape(1, 1))  # float32 and a (1, outputs) b
+
+
+def test_check_02_collapsed_follows_shortcuts_of_an_activation_free_network():
+    plain, shortcut = make_model_pair(BOOK_SIZES, activation="identity")
+    for network in (plain, shortcut):
+        network.double()
+        A, b = affine_by_unit_vectors(network, 3)
+        check_02_collapsed(network, A, b)
+    # With shortcuts the map is different: (I + W) for the 3 -> 3 layers.
+    assert not torch.allclose(affine_by_unit_vectors(plain, 3)[0], A)
+
+
+def test_check_02_collapsed_rejects_wrong_answers_helpfully():
+    buggy = seed_002_network([3, 3, 2]).double()
+    A, b = affine_by_unit_vectors(buggy, 3)
+    with pytest.raises(AssertionError, match="shape \\(3, 2\\), expected \\(2, 3\\).*transpose"):
+        check_02_collapsed(buggy, A.T, b)
+    with pytest.raises(AssertionError, match="b is f\\(0\\)"):
+        check_02_collapsed(buggy, A, b + 0.1)
+    wrong = A.clone()
+    wrong[1, 2] += 0.5
+    with pytest.raises(AssertionError, match="A\\[1, 2\\].*column j is f\\(e_j\\) − f\\(0\\)"):
+        check_02_collapsed(buggy, wrong, b)
+    with pytest.raises(AssertionError, match="A\\[\\d, \\d\\].*subtract b"):
+        check_02_collapsed(buggy, A + b[:, None], b)  # forgot to subtract f(0)
+
+
+def test_check_02_collapsed_rejects_a_network_with_an_activation():
+    plain, _ = make_model_pair(BOOK_SIZES)
+    holds = "layer 0 of the network holds \\['Linear', 'GELU'\\]: expected a bare nn.Linear"
+    with pytest.raises(TypeError, match=holds):
+        check_02_collapsed(plain, torch.zeros(1, 3), torch.zeros(1))
+    with pytest.raises(TypeError, match="A and b must be tensors"):
+        check_02_collapsed(seed_002_network(BOOK_SIZES), [[0.0, 0.0, 0.0]], torch.zeros(1))
+
+
+def test_check_02_wider_net(capsys):
+    sizes = deep_mlp_sizes(7, 8, in_features=2, out_features=1)
+    by_hand = (2 * 8 + 8) + 5 * (8 * 8 + 8) + (8 + 1)
+    shortcuts = sum(ExampleDeepNeuralNetwork(sizes, use_shortcut=True).shortcut_mask)
+    assert (by_hand, shortcuts) == (393, 5)
+    check_02_wider_net(sizes, by_hand, shortcuts)
+    assert "393 parameters and 5 shortcuts" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "sizes, parameters, shortcuts, message",
+    [
+        ([2] + [8] * 7 + [1], 465, 6, "yours has 7 hidden layers"),
+        ([8] * 7 + [1], 393, 5, "the input size first \\(2\\)"),
+        ([2] + [8] * 6 + [1], 392, 5, "parameters: yours 392, expected 393"),
+        ([2] + [8] * 6 + [1], 393, 7, "shortcuts: yours 7, expected 5 .*not 2 → 8 nor 8 → 1"),
+    ],
+)
+def test_check_02_wider_net_rejects_wrong_answers_helpfully(sizes, parameters, shortcuts, message):
+    with pytest.raises(AssertionError, match=message):
+        check_02_wider_net(sizes, parameters, shortcuts)
+
+
+@pytest.mark.parametrize(
+    "notebook, checks",
+    [
+        ("01_gelu.ipynb", ["check_01_sigmoid_gelu", "check_01_gelu_test"]),
+        ("02_deep_mlp_and_shortcuts.ipynb", ["check_02_collapsed", "check_02_wider_net"]),
+    ],
+)
+def test_each_lesson_solution_is_collapsed_and_passes_its_self_check(notebook, checks):
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    solutions = [cell for cell in nb.cells if "solution" in cell.metadata.get("tags", [])]
+    assert [c.source for c in solutions if c.cell_type == "markdown"] == [
+        "### Solution to exercise 1",
+        "### Solution to exercise 2",
+    ]
+    for cell in solutions:
+        assert cell.metadata["slideshow"]["slide_type"] == "skip"
+        assert cell.metadata["jupyter"]["source_hidden"] is True
+        if cell.cell_type == "code":
+            assert cell.metadata["jupyter"]["outputs_hidden"] is True
+    exercises = next(c.source for c in nb.cells if c.source.startswith("## Exercises"))
+    for check in checks:
+        assert check in exercises  # the learner is shown the call
+        (cell,) = [c for c in solutions if c.cell_type == "code" and check + "(" in c.source]
+        printed = "".join(o.get("text", "") for o in cell.outputs)
+        assert "Right: " in printed, printed
+
+
+def test_lessons_01_and_02_name_the_student_notebooks_not_seeds():
+    import nbformat
+
+    for notebook in ("01_gelu.ipynb", "02_deep_mlp_and_shortcuts.ipynb"):
+        text = "\n".join(c.source for c in nbformat.read(NOTEBOOKS / notebook, as_version=4).cells)
+        assert not re.search(r"seed[ _`]*0\d\d|Seed00", text, re.IGNORECASE), notebook
+        assert "student notebook" in text.lower()
+    first = nbformat.read(NOTEBOOKS / "01_gelu.ipynb", as_version=4)
+    intro = [c.source for c in first.cells if "000_182af53ee20842fb.txt" in c.source]
+    assert len(intro) == 1 and "002_359c72c200d667ec.txt" in intro[0]
+    lesson_map = next(c.source for c in first.cells if c.source.startswith("## The five lessons"))
+    for path in sorted(NOTEBOOKS.glob("0[1-5]_*.ipynb")):
+        assert f"]({path.name})" in lesson_map
