@@ -1,0 +1,130 @@
+"""One-line self-checks for the lessons' exercises.
+
+Each ``check_NN_<topic>`` takes the learner's answer, prints ``"Right: ..."`` when
+it is right and otherwise raises :class:`AssertionError` saying what was expected
+and where to look. The references are computed here from the library, with the
+exercise's own settings, so a check never depends on the learner's code.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+__all__ = ["check_03_sigmoid_saturation", "check_03_seeds"]
+
+
+def _as_number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        # A one-element tensor or array is a number too (torch and numpy define __float__).
+        if not (hasattr(value, "__float__") and getattr(value, "ndim", 0) == 0):
+            raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {number!r}")
+    return number
+
+
+# Lesson 03 ---------------------------------------------------------------------
+
+#: Exercise 1's network: 30 layers, 3 wide, sigmoid, seed 123, the book's input.
+_SIGMOID_DEPTH = 30
+
+
+def _sigmoid_shortcut_network_stream():
+    from .comparison import BOOK_INPUT, deep_layer_sizes, residual_stream
+    from .model import make_model_pair
+
+    _, shortcut = make_model_pair(deep_layer_sizes(_SIGMOID_DEPTH, 3), 123, "sigmoid")
+    stream = residual_stream(shortcut, BOOK_INPUT)
+    last = shortcut.layers[-1][0]
+    pre_activation = (last.weight @ stream[-2] + last.bias).item()
+    return stream, pre_activation
+
+
+def check_03_sigmoid_saturation(pre_activation: float) -> None:
+    """Lesson 03, exercise 1: the last layer's pre-activation z in the 30-layer sigmoid net.
+
+    ``pre_activation`` is :math:`z = W x + b` of the last (3 -> 1) layer of the
+    shortcut network (``deep_layer_sizes(30, 3)``, seed 123, the book's input),
+    the number the output sigmoid is applied to. Right within 1 %.
+    """
+    z = _as_number("pre_activation", pre_activation)
+    stream, expected = _sigmoid_shortcut_network_stream()
+    slope = 1.0 / (2.0 + math.exp(expected) + math.exp(-expected))  # σ'(z) = σ(z)(1 - σ(z))
+    if math.isclose(z, expected, rel_tol=0.01):
+        print(
+            f"Right: z = {expected:.4g}, so the output sigmoid is saturated: σ(z) ≈ 1 and "
+            f"σ'(z) ≈ {slope:.2g}. Every gradient passes through that factor."
+        )
+        return
+    stream_mean = stream[-2].mean().item()
+    if math.isclose(z, stream_mean, rel_tol=0.02):
+        hint = (
+            f"{z:.4g} is the mean of the residual stream entering the last layer; z is that "
+            "layer's W x + b (model.layers[-1][0] applied to it)"
+        )
+    elif 0.0 <= z <= 1.0:
+        hint = "that looks like σ(z) or σ'(z); the question asks for z itself, before the sigmoid"
+    elif math.isclose(z, -expected, rel_tol=0.01):
+        hint = "the sign is wrong: check that you add the bias and use the shortcut network"
+    else:
+        hint = (
+            "use the shortcut network of make_model_pair(deep_layer_sizes(30, 3), 123, "
+            "'sigmoid'), residual_stream(shortcut, x)[-2] as the last layer's input, and "
+            "shortcut.layers[-1][0] (its nn.Linear)"
+        )
+    raise AssertionError(f"expected z ≈ {expected:.4g}, got {z:.4g}: {hint}")
+
+
+#: Exercise 2's settings: seeds 0-19, 10 layers, 3 wide, tanh GELU.
+_SEEDS, _SEED_DEPTH = range(20), 10
+
+
+def _seed_gains() -> list[float]:
+    from .comparison import compare_gradients, deep_layer_sizes, vanishing_ratio
+
+    gains = []
+    for seed in _SEEDS:
+        plain, shortcut = compare_gradients(deep_layer_sizes(_SEED_DEPTH, 3), seed, "gelu")
+        gains.append(vanishing_ratio(shortcut) / vanishing_ratio(plain))
+    return gains
+
+
+def check_03_seeds(count: int, smallest_gain: float) -> None:
+    """Lesson 03, exercise 2: over seeds 0-19 (10 layers, width 3, GELU).
+
+    Args:
+        count: in how many seeds the shortcut network's vanishing ratio is larger
+            than the plain network's.
+        smallest_gain: the smallest of the 20 factors
+            ``vanishing_ratio(shortcut) / vanishing_ratio(plain)``; right within 1 %.
+    """
+    if isinstance(count, bool) or not isinstance(count, numbers.Integral):
+        raise TypeError(f"count must be an integer, got {count!r} ({type(count).__name__})")
+    gain = _as_number("smallest_gain", smallest_gain)
+    gains = _seed_gains()
+    expected_count = sum(g > 1 for g in gains)
+    expected_gain = min(gains)
+    problems = []
+    if count != expected_count:
+        problems.append(
+            f"count: expected {expected_count} of {len(gains)} seeds, got {count}; compare "
+            "vanishing_ratio(shortcut) > vanishing_ratio(plain) for each seed in range(20)"
+        )
+    if not math.isclose(gain, expected_gain, rel_tol=0.01):
+        if math.isclose(gain, 1 / expected_gain, rel_tol=0.01):
+            hint = "that is plain / shortcut; divide the shortcut ratio by the plain one"
+        elif math.isclose(gain, max(gains), rel_tol=0.01):
+            hint = "that is the largest factor; the question asks for the smallest"
+        else:
+            hint = "take min() over the seeds of vanishing_ratio(shortcut) / vanishing_ratio(plain)"
+        problems.append(f"smallest_gain: expected ≈ {expected_gain:.4g}, got {gain:.4g}; {hint}")
+    if problems:
+        raise AssertionError("; ".join(problems))
+    seed = min(_SEEDS, key=lambda s: gains[s])
+    print(
+        f"Right: the shortcut network's ratio is larger in {expected_count} of {len(gains)} "
+        f"seeds, by at least {expected_gain:.4g}× (seed {seed}). The direction never depends "
+        "on the seed; the size of the effect does."
+    )
