@@ -1,8 +1,9 @@
-"""Lesson 03: the plain-vs-shortcut gradient comparison, its figure and its explorer.
+"""Lesson 03: the plain-vs-shortcut gradient comparison, its figure, its explorer, the
+per-layer Jacobians and the exercises' self-checks.
 
-References are independent of the code under test: the book's and seed 002's printed
-tables, a hand-written functional forward pass differentiated with torch.autograd.grad,
-and ratios computed by hand from the tables.
+References are independent of the code under test: the printed tables of the book and of
+student notebook B (file 002…), a hand-written functional forward pass differentiated with
+torch.autograd.grad, ratios computed by hand from the tables, and a hand-derived Jacobian.
 """
 
 import io
@@ -38,8 +39,8 @@ NAMES = [f"layers.{i}.0.weight" for i in range(5)]
 # The issue's measured tables (torch 2.13.0 CPU), 5 significant digits.
 BOOK_PLAIN = [2.0174e-4, 1.2011e-4, 7.1520e-4, 1.3989e-3, 5.0496e-3]
 BOOK_SHORTCUT = [0.22170, 0.20694, 0.32897, 0.26657, 1.32585]
-SEED_002_PLAIN = [1.5313e-3, 8.7347e-4, 2.1116e-3, 3.0935e-3, 7.8806e-3]
-SEED_002_SHORTCUT = [0.24867, 0.80065, 0.38362, 0.39542, 1.00109]
+STUDENT_B_PLAIN = [1.5313e-3, 8.7347e-4, 2.1116e-3, 3.0935e-3, 7.8806e-3]
+STUDENT_B_SHORTCUT = [0.24867, 0.80065, 0.38362, 0.39542, 1.00109]
 # Full precision, from the same run (see tests/test_seeds.py), for the rtol 1e-5 checks.
 BOOK_PLAIN_FULL = [
     0.00020173587836325169,
@@ -55,14 +56,14 @@ BOOK_SHORTCUT_FULL = [
     0.26657330989837646,
     1.3258544206619263,
 ]
-SEED_002_PLAIN_FULL = [
+STUDENT_B_PLAIN_FULL = [
     0.0015313407639041543,
     0.0008734685834497213,
     0.002111609559506178,
     0.0030934568494558334,
     0.007880656979978085,
 ]
-SEED_002_SHORTCUT_FULL = [
+STUDENT_B_SHORTCUT_FULL = [
     0.24866610765457153,
     0.8006523251533508,
     0.3836197853088379,
@@ -171,28 +172,28 @@ def test_compare_gradients_is_seeded_and_leaves_the_global_random_state_alone():
     assert torch.equal(torch.random.get_rng_state(), state)
 
 
-def test_seed_002_unfair_comparison_and_its_fair_version():
-    # Seed 002: no activation (GELU() landed in nn.Linear's bias) and no re-seeding.
+def test_student_notebook_b_unfair_comparison_and_its_fair_version():
+    # Student notebook B: no activation (GELU() landed in nn.Linear's bias) and no re-seeding.
     torch.manual_seed(123)
     plain = ExampleDeepNeuralNetwork(SIZES, use_shortcut=False, activation="identity")
     shortcut = ExampleDeepNeuralNetwork(SIZES, use_shortcut=True, activation="identity")
     x = BOOK_INPUT.clone()
     assert reference_gradient_means(plain, x, "identity") == pytest.approx(
-        SEED_002_PLAIN_FULL, rel=RTOL
+        STUDENT_B_PLAIN_FULL, rel=RTOL
     )
     assert reference_gradient_means(shortcut, x, "identity") == pytest.approx(
-        SEED_002_SHORTCUT_FULL, rel=RTOL
+        STUDENT_B_SHORTCUT_FULL, rel=RTOL
     )
-    assert SEED_002_PLAIN_FULL == pytest.approx(SEED_002_PLAIN, rel=5e-4)
-    assert SEED_002_SHORTCUT_FULL == pytest.approx(SEED_002_SHORTCUT, rel=5e-5)
+    assert STUDENT_B_PLAIN_FULL == pytest.approx(STUDENT_B_PLAIN, rel=5e-4)
+    assert STUDENT_B_SHORTCUT_FULL == pytest.approx(STUDENT_B_SHORTCUT, rel=5e-5)
     # The shortcut model started from other weights...
     assert max_weight_difference(plain, shortcut) > 0.1
     # ...make_model_pair's do not: same plain numbers, different shortcut numbers.
     fair_plain, fair_shortcut = make_model_pair(SIZES, 123, "identity")
     assert max_weight_difference(fair_plain, fair_shortcut) == 0.0
     fair_plain_means, fair_shortcut_means = compare_gradients(SIZES, 123, "identity")
-    assert list(fair_plain_means.values()) == pytest.approx(SEED_002_PLAIN_FULL, rel=RTOL)
-    assert list(fair_shortcut_means.values()) != pytest.approx(SEED_002_SHORTCUT_FULL, rel=0.01)
+    assert list(fair_plain_means.values()) == pytest.approx(STUDENT_B_PLAIN_FULL, rel=RTOL)
+    assert list(fair_shortcut_means.values()) != pytest.approx(STUDENT_B_SHORTCUT_FULL, rel=0.01)
 
 
 def test_max_weight_difference_against_a_hand_computed_value():
