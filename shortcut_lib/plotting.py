@@ -974,7 +974,10 @@ def plot_gradient_comparison(
             first of 5, 10, 20, 30 layers that holds the bars (then at multiples of
             10), and the y axis spans whole decades and keeps them while the bars
             fit, so a slider step usually changes only the bars and the texts
-            (:class:`CachedAxesRenderer` then redraws just those).
+            (:class:`CachedAxesRenderer` then redraws just those). Slots past the
+            last layer are greyed out and labelled "no layer ..." (patch and text
+            with gids ``"gradient-no-layers"`` and ``"gradient-no-layers-label"``),
+            so an empty slot never reads as a layer whose gradient is 0.
 
     Returns:
         The figure. ``figure.axes[0].containers`` are the bars, plain then shortcut
