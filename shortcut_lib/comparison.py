@@ -1,10 +1,13 @@
-"""Plain vs shortcut: the same network, the same weights, one backward pass each.
+r"""Plain vs shortcut: the same network, the same weights, one backward pass each.
 
 Lesson 03's measurement. :func:`compare_gradients` builds a fair pair of networks
 (:func:`~shortcut_lib.model.make_model_pair`: equal initial weights, differing only
 in the shortcuts) and returns the mean absolute weight gradient of every layer
 for both; :func:`vanishing_ratio` condenses a table to one number, the first
-layer's gradient over the last layer's.
+layer's gradient over the last layer's. :func:`residual_stream` and
+:func:`layer_jacobians` show *why*: the chain rule multiplies one Jacobian per
+layer, :math:`\partial f_i/\partial x_i` without a shortcut,
+:math:`I + \partial f_i/\partial x_i` with one.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from torch import nn
 from .activations import ActivationSpec
 from .gradients import layer_gradient_means
 from .model import ExampleDeepNeuralNetwork
-from .validation import check_layer_sizes
+from .validation import check_input, check_layer_sizes
 
 __all__ = [
     "BOOK_INPUT",
@@ -27,7 +30,9 @@ __all__ = [
     "deep_layer_sizes",
     "default_input",
     "format_gradient_table",
+    "layer_jacobians",
     "max_weight_difference",
+    "residual_stream",
     "vanishing_ratio",
 ]
 
@@ -245,3 +250,89 @@ def format_gradient_table(
         for row in [header, *rows]
     ]
     return "\n".join(lines)
+
+
+def _check_one_sample(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``x`` as a 1-D sample vector for ``model``, or a clear error."""
+    if not isinstance(model, ExampleDeepNeuralNetwork):
+        raise TypeError(f"model must be an ExampleDeepNeuralNetwork, got {type(model).__name__}")
+    check_input(x, model.layer_sizes[0], dtype=model.layers[0][0].weight.dtype)
+    if x.numel() != model.layer_sizes[0]:
+        raise ValueError(
+            f"x must be one sample, shape ({model.layer_sizes[0]},) or "
+            f"(1, {model.layer_sizes[0]}), got shape {tuple(x.shape)}"
+        )
+    return x.reshape(-1)
+
+
+def residual_stream(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    r"""What flows between the layers: the input :math:`x_0` and every layer's output.
+
+    :math:`x_{i+1} = x_i + f_i(x_i)` where layer :math:`i` has a shortcut, else
+    :math:`f_i(x_i)`, exactly as ``model.forward`` computes it. With shortcuts this
+    is the *residual stream*: each layer adds its output to it.
+
+    Args:
+        model: an :class:`~shortcut_lib.model.ExampleDeepNeuralNetwork`.
+        x: one sample, shape :math:`(n_0)` or :math:`(1, n_0)`.
+
+    Returns:
+        ``[x_0, x_1, ..., x_n]``, detached 1-D tensors; ``x_n`` is the output.
+
+    Example::
+
+        >>> from shortcut_lib import make_model_pair
+        >>> plain, shortcut = make_model_pair([3, 3, 3, 3, 3, 1])
+        >>> [tuple(v.shape) for v in residual_stream(shortcut, BOOK_INPUT)]
+        [(3,), (3,), (3,), (3,), (3,), (1,)]
+    """
+    h = _check_one_sample(model, x)
+    stream = [h.detach().clone()]
+    with torch.no_grad():
+        for layer, has_shortcut in zip(model.layers, model.shortcut_mask, strict=True):
+            h = h + layer(h) if has_shortcut else layer(h)
+            stream.append(h.clone())
+    return stream
+
+
+def layer_jacobians(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    r"""The Jacobian of every layer's step :math:`x_i \mapsto x_{i+1}`, at the sample ``x``.
+
+    .. math::
+        J_i = \frac{\partial x_{i+1}}{\partial x_i} =
+        \begin{cases} I + \partial f_i/\partial x_i & \text{with a shortcut} \\
+        \partial f_i/\partial x_i & \text{without} \end{cases}
+
+    evaluated where this network's forward pass puts :math:`x_i`
+    (:func:`residual_stream`). By the chain rule the gradient that reaches
+    :math:`x_i` is :math:`\partial L/\partial x_n \, J_{n-1} \cdots J_i`: a product of
+    these matrices, one per layer. Computed with
+    :func:`torch.autograd.functional.jacobian`, one layer at a time.
+
+    Args:
+        model: an :class:`~shortcut_lib.model.ExampleDeepNeuralNetwork`.
+        x: one sample, shape :math:`(n_0)` or :math:`(1, n_0)`.
+
+    Returns:
+        ``[J_0, ..., J_{n-1}]``; :math:`J_i` has shape
+        :math:`(n_{i+1}, n_i)` (``layer_sizes[i + 1]``, ``layer_sizes[i]``).
+
+    Example::
+
+        >>> from shortcut_lib import make_model_pair
+        >>> plain, shortcut = make_model_pair([3, 3, 3, 3, 3, 1])
+        >>> J = layer_jacobians(plain, BOOK_INPUT)
+        >>> [tuple(j.shape) for j in J]
+        [(3, 3), (3, 3), (3, 3), (3, 3), (1, 3)]
+        >>> f"{torch.linalg.matrix_norm(J[0], 2):.4g}"
+        '0.5022'
+    """
+    stream = residual_stream(model, x)
+    jacobians = []
+    for layer, has_shortcut, h in zip(model.layers, model.shortcut_mask, stream, strict=False):
+
+        def step(v: torch.Tensor, layer: nn.Module = layer, add: bool = has_shortcut):
+            return v + layer(v) if add else layer(v)
+
+        jacobians.append(torch.autograd.functional.jacobian(step, h).detach())
+    return jacobians

@@ -974,7 +974,10 @@ def plot_gradient_comparison(
             first of 5, 10, 20, 30 layers that holds the bars (then at multiples of
             10), and the y axis spans whole decades and keeps them while the bars
             fit, so a slider step usually changes only the bars and the texts
-            (:class:`CachedAxesRenderer` then redraws just those).
+            (:class:`CachedAxesRenderer` then redraws just those). Slots past the
+            last layer are greyed out and labelled "no layer ..." (patch and text
+            with gids ``"gradient-no-layers"`` and ``"gradient-no-layers-label"``),
+            so an empty slot never reads as a layer whose gradient is 0.
 
     Returns:
         The figure. ``figure.axes[0].containers`` are the bars, plain then shortcut
@@ -996,8 +999,8 @@ def plot_gradient_comparison(
     else:
         ax = figure.axes[0]
     with figure_style():
-        texts = {text.get_gid(): text for text in ax.texts}
-        if "gradient-ratio" not in texts:
+        texts = {artist.get_gid(): artist for artist in [*ax.texts, *ax.patches]}
+        if "gradient-no-layers" not in texts:
             texts = _set_up_gradient_axes(ax)
         # Update what exists rather than ax.clear(): rebuilding ticks and texts made
         # every explorer redraw several times slower.
@@ -1028,6 +1031,7 @@ def plot_gradient_comparison(
             ax.add_container(bars)
             for rect, value in zip(bars, means.values(), strict=True):
                 rect.set_height(value)
+        no_layers, no_layers_label = texts["gradient-no-layers"], texts["gradient-no-layers-label"]
         if steady_axes:
             current = ax.get_ylim() if had_bars else None
             ax.set_ylim(*_steady_gradient_ylim(values, current))
@@ -1037,6 +1041,9 @@ def plot_gradient_comparison(
             ax.set_xlim(-0.6, end + 0.6)
             ax.set_xticks(range(0, end + 1, step))
             ax.set_xlabel("layer (0 = next to the input; the last one is the output)")
+            # Steady axes reach past the last layer: grey out the slots the network does
+            # not have and say so, so an empty slot never reads as a layer whose gradient is 0.
+            _show_missing_layers(no_layers, no_layers_label, n_layers, end)
         else:
             ax.set_ylim(*_gradient_ylim(values))
             ax.set_xlim(-0.6, n_layers - 0.4)
@@ -1044,6 +1051,8 @@ def plot_gradient_comparison(
             step = max(1, math.ceil(n_layers / 8))
             ax.set_xticks(list(positions)[::step])
             ax.set_xlabel(f"layer (0 = next to the input, {n_layers - 1} = output)")
+            no_layers.set_visible(False)
+            no_layers_label.set_visible(False)
         ax.set_title(title if title is not None else f"Gradient per layer, {n_layers} layers")
 
         def shown(means: dict[str, float]) -> str:
@@ -1085,7 +1094,49 @@ def _set_up_gradient_axes(ax: Axes) -> dict[str, Text]:
     message = "every gradient is exactly 0:\nthe output already equals the target 0"
     all_zero = ax.text(0.5, 0.4, message, transform=ax.transAxes, ha="center", va="center")
     all_zero.set_gid("gradient-all-zero")
-    return {"gradient-ratio": ratio, "gradient-all-zero": all_zero}
+    # Steady axes only: the slots past the last layer. Above the grid and the legend (so a
+    # CachedAxesRenderer keeps both in its background), below the bars; it stops under the
+    # legend's row, which the bars never reach (_steady_gradient_ylim).
+    no_layers = ax.axvspan(0.0, 1.0, ymin=0.0, ymax=_NO_LAYERS_TOP, visible=False)
+    no_layers.set(facecolor="#EBEBEB", edgecolor="none", zorder=0.95, gid="gradient-no-layers")
+    label = ax.text(
+        0.0,
+        0.04,
+        "",
+        transform=ax.get_xaxis_transform(),
+        rotation=90,
+        ha="center",
+        va="bottom",
+        fontsize=9,
+        color="#555555",
+        visible=False,
+        zorder=0.96,
+    )
+    label.set_gid("gradient-no-layers-label")
+    return {
+        "gradient-ratio": ratio,
+        "gradient-all-zero": all_zero,
+        "gradient-no-layers": no_layers,
+        "gradient-no-layers-label": label,
+    }
+
+
+#: Height of the "no layers here" shading, in axes coordinates (the legend sits above it).
+_NO_LAYERS_TOP = 0.86
+
+
+def _show_missing_layers(shade: Artist, label: Text, n_layers: int, end: int) -> None:
+    """Grey out x slots ``n_layers .. end`` (steady axes beyond the last layer) and label them."""
+    missing = end - n_layers + 1
+    shade.set_visible(missing > 0)
+    label.set_visible(missing > 0)
+    if missing <= 0:
+        return
+    left, right = n_layers - 0.5, end + 0.6
+    shade.set_x(left)
+    shade.set_width(right - left)
+    label.set_x(0.5 * (left + right))
+    label.set_text(f"no layer {end}" if missing == 1 else f"no layers {n_layers}–{end}")
 
 
 # --- Lesson 04: depth and seeds -------------------------------------------------

@@ -1,12 +1,14 @@
-"""Lesson 03: the plain-vs-shortcut gradient comparison, its figure and its explorer.
+"""Lesson 03: the plain-vs-shortcut gradient comparison, its figure, its explorer, the
+per-layer Jacobians and the exercises' self-checks.
 
-References are independent of the code under test: the book's and seed 002's printed
-tables, a hand-written functional forward pass differentiated with torch.autograd.grad,
-and ratios computed by hand from the tables.
+References are independent of the code under test: the printed tables of the book and of
+student notebook B (file 002…), a hand-written functional forward pass differentiated with
+torch.autograd.grad, ratios computed by hand from the tables, and a hand-derived Jacobian.
 """
 
 import io
 import math
+import re
 import warnings
 
 import numpy as np
@@ -37,8 +39,8 @@ NAMES = [f"layers.{i}.0.weight" for i in range(5)]
 # The issue's measured tables (torch 2.13.0 CPU), 5 significant digits.
 BOOK_PLAIN = [2.0174e-4, 1.2011e-4, 7.1520e-4, 1.3989e-3, 5.0496e-3]
 BOOK_SHORTCUT = [0.22170, 0.20694, 0.32897, 0.26657, 1.32585]
-SEED_002_PLAIN = [1.5313e-3, 8.7347e-4, 2.1116e-3, 3.0935e-3, 7.8806e-3]
-SEED_002_SHORTCUT = [0.24867, 0.80065, 0.38362, 0.39542, 1.00109]
+STUDENT_B_PLAIN = [1.5313e-3, 8.7347e-4, 2.1116e-3, 3.0935e-3, 7.8806e-3]
+STUDENT_B_SHORTCUT = [0.24867, 0.80065, 0.38362, 0.39542, 1.00109]
 # Full precision, from the same run (see tests/test_seeds.py), for the rtol 1e-5 checks.
 BOOK_PLAIN_FULL = [
     0.00020173587836325169,
@@ -54,14 +56,14 @@ BOOK_SHORTCUT_FULL = [
     0.26657330989837646,
     1.3258544206619263,
 ]
-SEED_002_PLAIN_FULL = [
+STUDENT_B_PLAIN_FULL = [
     0.0015313407639041543,
     0.0008734685834497213,
     0.002111609559506178,
     0.0030934568494558334,
     0.007880656979978085,
 ]
-SEED_002_SHORTCUT_FULL = [
+STUDENT_B_SHORTCUT_FULL = [
     0.24866610765457153,
     0.8006523251533508,
     0.3836197853088379,
@@ -170,28 +172,28 @@ def test_compare_gradients_is_seeded_and_leaves_the_global_random_state_alone():
     assert torch.equal(torch.random.get_rng_state(), state)
 
 
-def test_seed_002_unfair_comparison_and_its_fair_version():
-    # Seed 002: no activation (GELU() landed in nn.Linear's bias) and no re-seeding.
+def test_student_notebook_b_unfair_comparison_and_its_fair_version():
+    # Student notebook B: no activation (GELU() landed in nn.Linear's bias) and no re-seeding.
     torch.manual_seed(123)
     plain = ExampleDeepNeuralNetwork(SIZES, use_shortcut=False, activation="identity")
     shortcut = ExampleDeepNeuralNetwork(SIZES, use_shortcut=True, activation="identity")
     x = BOOK_INPUT.clone()
     assert reference_gradient_means(plain, x, "identity") == pytest.approx(
-        SEED_002_PLAIN_FULL, rel=RTOL
+        STUDENT_B_PLAIN_FULL, rel=RTOL
     )
     assert reference_gradient_means(shortcut, x, "identity") == pytest.approx(
-        SEED_002_SHORTCUT_FULL, rel=RTOL
+        STUDENT_B_SHORTCUT_FULL, rel=RTOL
     )
-    assert SEED_002_PLAIN_FULL == pytest.approx(SEED_002_PLAIN, rel=5e-4)
-    assert SEED_002_SHORTCUT_FULL == pytest.approx(SEED_002_SHORTCUT, rel=5e-5)
+    assert STUDENT_B_PLAIN_FULL == pytest.approx(STUDENT_B_PLAIN, rel=5e-4)
+    assert STUDENT_B_SHORTCUT_FULL == pytest.approx(STUDENT_B_SHORTCUT, rel=5e-5)
     # The shortcut model started from other weights...
     assert max_weight_difference(plain, shortcut) > 0.1
     # ...make_model_pair's do not: same plain numbers, different shortcut numbers.
     fair_plain, fair_shortcut = make_model_pair(SIZES, 123, "identity")
     assert max_weight_difference(fair_plain, fair_shortcut) == 0.0
     fair_plain_means, fair_shortcut_means = compare_gradients(SIZES, 123, "identity")
-    assert list(fair_plain_means.values()) == pytest.approx(SEED_002_PLAIN_FULL, rel=RTOL)
-    assert list(fair_shortcut_means.values()) != pytest.approx(SEED_002_SHORTCUT_FULL, rel=0.01)
+    assert list(fair_plain_means.values()) == pytest.approx(STUDENT_B_PLAIN_FULL, rel=RTOL)
+    assert list(fair_shortcut_means.values()) != pytest.approx(STUDENT_B_SHORTCUT_FULL, rel=0.01)
 
 
 def test_max_weight_difference_against_a_hand_computed_value():
@@ -388,7 +390,8 @@ def test_explorer_follows_a_sequence_of_changes():
     expected = compare_gradients(deep_layer_sizes(20, 8), 999, "tanh")
     assert (ex.data["plain"], ex.data["shortcut"]) == expected
     assert len(ex.figure.axes[0].containers) == 2
-    assert len(ex.figure.axes[0].patches) == 2 * 20  # old bars removed, not piled up
+    bars = [p for p in ex.figure.axes[0].patches if p.get_gid() != "gradient-no-layers"]
+    assert len(bars) == 2 * 20  # old bars removed, not piled up
 
 
 def test_explorer_rejects_bad_settings():
@@ -446,3 +449,197 @@ def test_explorer_fast_render_is_the_full_render_pixel_for_pixel():
             assert not np.array_equal(previous, full)  # a stale picture would fail above
         previous = shown
     assert ex.render.full_renders < ex.renders  # some renders reused a background
+
+
+# --- why: per-layer Jacobians ----------------------------------------------------
+
+
+def tanh_gelu_derivative(z):
+    """d/dz of 0.5 z (1 + tanh(u)), u = sqrt(2/pi) (z + 0.044715 z^3), written out by hand."""
+    c = math.sqrt(2.0 / math.pi)
+    u = c * (z + 0.044715 * z**3)
+    t = torch.tanh(u)
+    return 0.5 * (1 + t) + 0.5 * z * (1 - t**2) * c * (1 + 3 * 0.044715 * z**2)
+
+
+def hand_jacobians(model, x):
+    """J_i = diag(act'(W x_i + b)) W (+ I with a shortcut), the stream by a hand loop."""
+    h, jacobians = x.reshape(-1), []
+    for layer, has_shortcut in zip(model.layers, model.shortcut_mask, strict=True):
+        w, b = layer[0].weight.detach(), layer[0].bias.detach()
+        z = w @ h + b
+        j = tanh_gelu_derivative(z)[:, None] * w
+        jacobians.append(j + torch.eye(len(h)) if has_shortcut else j)
+        out = F.gelu(z, approximate="tanh")
+        h = h + out if has_shortcut else out
+    return jacobians
+
+
+@pytest.mark.parametrize("sizes", [SIZES, [4, 4, 2, 2, 1], [2, 5, 5, 5, 3]])
+def test_layer_jacobians_match_the_hand_derivative(sizes):
+    from shortcut_lib.comparison import layer_jacobians
+
+    plain, shortcut = make_model_pair(sizes, seed=3)
+    x = default_input(sizes[0])
+    for model in (plain, shortcut):
+        got, expected = layer_jacobians(model, x), hand_jacobians(model, x)
+        assert [tuple(j.shape) for j in got] == list(zip(sizes[1:], sizes[:-1], strict=True))
+        for g, e in zip(got, expected, strict=True):
+            assert torch.allclose(g, e, atol=1e-6, rtol=1e-5)
+    # The identity is there exactly where a shortcut is: J - I of the shortcut net is the
+    # plain net's J at layer 0 (same weights, same input).
+    first_plain = layer_jacobians(plain, x)[0]
+    first_shortcut = layer_jacobians(shortcut, x)[0]
+    if shortcut.shortcut_mask[0]:
+        assert torch.allclose(first_shortcut - torch.eye(sizes[0]), first_plain, atol=1e-7)
+    else:
+        assert torch.equal(first_shortcut, first_plain)
+
+
+def test_the_chain_rule_multiplies_the_layer_jacobians():
+    from shortcut_lib.comparison import layer_jacobians
+
+    for model in make_model_pair(SIZES, seed=123):
+        x = BOOK_INPUT.clone().requires_grad_()
+        # Independent: backpropagate the book's loss to the input.
+        loss = model(x).pow(2).mean()
+        (expected,) = torch.autograd.grad(loss, x)
+        jacobians = layer_jacobians(model, BOOK_INPUT)
+        product = jacobians[0]
+        for j in jacobians[1:]:
+            product = j @ product
+        grad = 2 * model(BOOK_INPUT).detach().reshape(-1) @ product
+        assert torch.allclose(grad, expected.reshape(-1), rtol=1e-5, atol=1e-8)
+
+
+def test_residual_stream_is_the_forward_pass():
+    from shortcut_lib.comparison import residual_stream
+
+    plain, shortcut = make_model_pair(SIZES, seed=123)
+    for model in (plain, shortcut):
+        stream = residual_stream(model, BOOK_INPUT)
+        assert len(stream) == 6 and torch.equal(stream[0], BOOK_INPUT[0])
+        assert torch.allclose(stream[-1], model(BOOK_INPUT).detach().reshape(-1))
+        h = BOOK_INPUT[0]
+        for i, layer in enumerate(model.layers):
+            out = F.gelu(layer[0].weight @ h + layer[0].bias, approximate="tanh")
+            h = h + out if (model.use_shortcut and i < 4) else out
+            assert torch.allclose(stream[i + 1], h.detach(), atol=1e-6)
+
+
+def test_jacobian_functions_reject_bad_input():
+    from shortcut_lib.comparison import layer_jacobians, residual_stream
+
+    plain, _ = make_model_pair(SIZES)
+    with pytest.raises(
+        ValueError, match=r"one sample, shape \(3,\) or \(1, 3\), got shape \(2, 3\)"
+    ):
+        layer_jacobians(plain, torch.zeros(2, 3))
+    with pytest.raises(TypeError, match="model must be an ExampleDeepNeuralNetwork, got Linear"):
+        residual_stream(torch.nn.Linear(3, 3), BOOK_INPUT)
+    with pytest.raises(ValueError, match="last dimension must be layer_sizes"):
+        residual_stream(plain, torch.zeros(1, 4))
+
+
+# --- steady axes: slots past the last layer ----------------------------------------
+
+
+def no_layers(figure):
+    ax = figure.axes[0]
+    shade = next(p for p in ax.patches if p.get_gid() == "gradient-no-layers")
+    label = next(t for t in ax.texts if t.get_gid() == "gradient-no-layers-label")
+    return shade, label
+
+
+@pytest.mark.parametrize("depth, end", [(2, 5), (5, 5), (7, 10), (11, 10), (30, 30)])
+def test_explorer_greys_out_the_slots_the_network_does_not_have(depth, end):
+    ex = gradient_explorer(depth=depth)
+    ax = ex.figure.axes[0]
+    shade, label = no_layers(ex.figure)
+    assert ax.get_xlim()[1] == pytest.approx(end + 0.6)  # the axis is steady...
+    last_bar_right = max(r.get_x() + r.get_width() for r in ax.containers[1])
+    if depth - 1 < end:
+        # ...and every slot past the last layer is covered, none of the bars is.
+        assert shade.get_visible() and label.get_visible()
+        assert shade.get_x() >= last_bar_right
+        assert shade.get_x() <= depth - 0.4  # begins before slot `depth`'s first bar would
+        assert shade.get_x() + shade.get_width() >= ax.get_xlim()[1]
+        expected = f"no layer {end}" if end == depth else f"no layers {depth}–{end}"
+        assert label.get_text() == expected
+        assert shade.get_x() < label.get_position()[0] < shade.get_x() + shade.get_width()
+    else:
+        assert not shade.get_visible() and not label.get_visible()
+
+
+def test_a_figure_without_steady_axes_has_no_grey_slots():
+    fig = plot_gradient_comparison(*compare_gradients())
+    shade, label = no_layers(fig)
+    assert not shade.get_visible() and not label.get_visible()
+    assert fig.axes[0].get_xlim() == pytest.approx((-0.6, 4.6))
+
+
+def test_grey_slots_follow_the_depth_slider_pixel_for_pixel():
+    ex = gradient_explorer()
+    for depth in (4, 11, 6, 30, 5):
+        ex.controls["depth"].value = depth
+        assert np.array_equal(decode(ex.png), decode(figure_to_png(ex.figure))), depth
+        shade, _ = no_layers(ex.figure)
+        assert shade.get_visible() == (depth not in (6, 11))  # 0-5 and 0-10 fill their axes
+
+
+# --- self-checks of the exercises --------------------------------------------------
+
+
+def test_check_03_sigmoid_saturation_accepts_the_right_z_and_explains_wrong_ones(capsys):
+    from shortcut_lib.comparison import residual_stream
+    from shortcut_lib.exercises import check_03_sigmoid_saturation
+
+    # Independent: a hand loop over the 30-layer sigmoid shortcut network.
+    _, model = make_model_pair(deep_layer_sizes(30, 3), 123, "sigmoid")
+    h = BOOK_INPUT[0]
+    for layer in model.layers[:-1]:
+        h = h + torch.sigmoid(layer[0].weight @ h + layer[0].bias)
+    z = (model.layers[-1][0].weight @ h + model.layers[-1][0].bias).item()
+    assert 15 < z < 18  # saturated: sigmoid(z) rounds to 1 in float32
+    check_03_sigmoid_saturation(z)
+    assert capsys.readouterr().out.startswith("Right: z = ")
+    check_03_sigmoid_saturation(torch.tensor(z))
+    stream_mean = residual_stream(model, BOOK_INPUT)[-2].mean().item()
+    for wrong, says in [
+        (stream_mean, "mean of the residual stream"),
+        (1.0, "looks like σ(z) or σ'(z)"),
+        (-z, "the sign is wrong"),
+        (3.0, "use the shortcut network"),
+    ]:
+        with pytest.raises(AssertionError, match=rf"expected z ≈ {z:.4g}, got .*{re.escape(says)}"):
+            check_03_sigmoid_saturation(wrong)
+    with pytest.raises(TypeError, match="pre_activation must be a number, got 'sixteen'"):
+        check_03_sigmoid_saturation("sixteen")
+
+
+def test_check_03_seeds_accepts_the_right_answer_and_explains_wrong_ones(capsys):
+    from shortcut_lib.exercises import check_03_seeds
+
+    # Independent: ratios from the hand-written forward pass, one fair pair per seed.
+    gains = []
+    for seed in range(20):
+        plain, shortcut = make_model_pair(deep_layer_sizes(10, 3), seed)
+        x = default_input(3)
+        p, s = (reference_gradient_means(m, x, "gelu") for m in (plain, shortcut))
+        gains.append((s[0] / s[-1]) / (p[0] / p[-1]))
+    count, smallest = sum(g > 1 for g in gains), min(gains)
+    assert count == 20 and 100 < smallest < 1000
+    check_03_seeds(count, smallest)
+    assert "Right: the shortcut network's ratio is larger in 20 of 20 seeds" in (
+        capsys.readouterr().out
+    )
+    with pytest.raises(AssertionError, match="count: expected 20 of 20 seeds, got 19"):
+        check_03_seeds(19, smallest)
+    with pytest.raises(AssertionError, match="that is plain / shortcut"):
+        check_03_seeds(20, 1 / smallest)
+    with pytest.raises(AssertionError, match="that is the largest factor"):
+        check_03_seeds(20, max(gains))
+    with pytest.raises(AssertionError, match="take min"):
+        check_03_seeds(20, 2 * smallest)
+    with pytest.raises(TypeError, match="count must be an integer, got 20.0"):
+        check_03_seeds(20.0, smallest)
