@@ -5,8 +5,16 @@ import io
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
+from torch import nn
 
+from shortcut_lib.exercises import (
+    EXERCISE_04_DEPTHS,
+    check_04_decay_per_layer,
+    check_04_post_ln_block,
+    decay_per_layer,
+)
 from shortcut_lib.plotting import (
     COLORS,
     BandPlot,
@@ -260,3 +268,76 @@ def test_depth_explorer_fast_render_is_the_full_render_pixel_for_pixel():
             assert not np.array_equal(previous, full)  # a stale picture would fail above
         previous = shown
     assert ex.render.full_renders < ex.renders
+
+
+# --- the exercises' self-checks -------------------------------------------------------
+
+
+def reference_decay(width):
+    # Independently of exercises.decay_per_layer: the engine depth by depth, numpy's fit.
+    medians = []
+    for depth in EXERCISE_04_DEPTHS:
+        means, dead = population_gradient_means(
+            depth,
+            width=width,
+            activation="gelu",
+            shortcut=False,
+            dtype=torch.float64,
+            return_dead=True,
+        )
+        medians.append(np.median(means[~dead.output, 0].numpy()))
+    return -np.polyfit(EXERCISE_04_DEPTHS, np.log10(medians), 1)[0]
+
+
+def test_decay_per_layer_is_the_lessons_fit():
+    assert decay_per_layer(8) == pytest.approx(reference_decay(8), abs=1e-9)
+
+
+def test_check_04_decay_per_layer_accepts_the_right_number(capsys):
+    check_04_decay_per_layer(width=3, decades_per_layer=round(reference_decay(3), 2))
+    assert capsys.readouterr().out.startswith("Right: width 3 loses")
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda right: -right, "that is the slope itself"),
+        (lambda right: right * np.log(10), "natural log"),
+        (lambda right: 3 * right, "check the setup"),
+        (lambda right: right + 0.05, "expected 0.5"),
+    ],
+)
+def test_check_04_decay_per_layer_rejects_a_wrong_number_helpfully(answer, message):
+    right = reference_decay(3)
+    with pytest.raises(AssertionError, match=message):
+        check_04_decay_per_layer(width=3, decades_per_layer=answer(right))
+
+
+def test_check_04_decay_per_layer_rejects_non_numbers():
+    with pytest.raises(TypeError, match="decades_per_layer must be a number"):
+        check_04_decay_per_layer(width=3, decades_per_layer="0.6")
+    with pytest.raises(TypeError, match="width must be an integer"):
+        check_04_decay_per_layer(width=1.5, decades_per_layer=0.6)
+
+
+def test_check_04_post_ln_block_accepts_post_ln(capsys):
+    check_04_post_ln_block(
+        lambda x, layer: nn.LayerNorm(x.shape[-1], elementwise_affine=False)(x + layer(x))
+    )
+    assert capsys.readouterr().out.startswith("Right:")
+
+
+@pytest.mark.parametrize(
+    "block, message",
+    [
+        (lambda x, layer: x + layer(F.layer_norm(x, [x.shape[-1]])), "that is pre-LN"),
+        (lambda x, layer: F.layer_norm(layer(x), [x.shape[-1]]), "the shortcut is missing"),
+        (lambda x, layer: x + layer(x), "there is no LayerNorm"),
+        (lambda x, layer: x + layer(x) - (x + layer(x)).mean(0), "over the last dimension"),
+        (lambda x, layer: (x + layer(x))[:, :1], "must return a tensor of x's shape"),
+        (lambda x, layer: 1 / 0, "raised ZeroDivisionError"),
+    ],
+)
+def test_check_04_post_ln_block_names_the_mistake(block, message):
+    with pytest.raises(AssertionError, match=message):
+        check_04_post_ln_block(block)
