@@ -1494,7 +1494,7 @@ def plot_depth_and_dead(
         ax_dead.set_ylim(-3, 103)
         ax_dead.set_xlabel("depth (number of layers)")
         ax_dead.set_ylabel("dead networks (%)")
-        ax_dead.set_title("output gradient exactly 0")
+        ax_dead.set_title("dead at the output: no gradient anywhere")
         if title:
             ax_grad.set_title(title)
     return figure
