@@ -26,7 +26,7 @@ from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.text import Text
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullLocator
 from matplotlib.transforms import Bbox
 
 __all__ = [
@@ -1234,6 +1234,8 @@ class BandPlot:
     Attributes:
         figure, ax: the figure and its single axes.
         lines, bands: label -> the median ``Line2D`` / the IQR ``FillBetweenPolyCollection``.
+        beyond, beyond_label: the grey span and its text marking x positions past the
+            data (see ``mark_beyond`` in :meth:`update`); hidden unless asked for.
     """
 
     def __init__(
@@ -1271,7 +1273,13 @@ class BandPlot:
         # With fixed margins (an explorer) the x axis, which follows the depth, is cached
         # apart: no vertical grid then, it would cross the bands' strip of the picture.
         self.renderer = CachedAxesRenderer(
-            lambda: [*self.bands.values(), *self.lines.values(), self.legend],
+            lambda: [
+                self.beyond,
+                self.beyond_label,
+                *self.bands.values(),
+                *self.lines.values(),
+                self.legend,
+            ],
             x_axis_apart=fixed_layout,
         )
         with figure_style():
@@ -1285,8 +1293,27 @@ class BandPlot:
                 )
                 (self.lines[label],) = self.ax.plot([0, 1], [1, 1], color=color, label=label)
             self.ax.set_xlabel(xlabel)
+            self.ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no "layer 2.5"
             self.ax.set_ylabel(GRADIENT_AXIS_LABEL)
             self.legend = self.ax.legend(loc="lower right")
+            # Above the grid (zorder 0.5), below the bands: steady x axes show positions
+            # past the data, and this says so instead of letting them read as zeros.
+            self.beyond = self.ax.axvspan(0, 1, color="#E8E8E8", zorder=0.8, linewidth=0)
+            self.beyond_label = self.ax.text(
+                0,
+                0.55,
+                "",
+                transform=self.ax.get_xaxis_transform(),
+                ha="center",
+                va="center",
+                color="#666666",
+                fontsize=10,
+                zorder=0.85,
+            )
+            self.beyond.set_gid("beyond-the-data")
+            self.beyond_label.set_gid("beyond-the-data-label")
+            self.beyond.set_visible(False)
+            self.beyond_label.set_visible(False)
 
     def update(
         self,
@@ -1297,6 +1324,7 @@ class BandPlot:
         legend: Mapping[str, str] | None = None,
         xlim: tuple[float, float] | None = None,
         keep_ylim: bool = False,
+        mark_beyond: str | None = None,
     ) -> Figure:
         """Redraw with new data.
 
@@ -1314,6 +1342,9 @@ class BandPlot:
                 spans at least 40% of their decades; when they must change, leave
                 room around the data (steady axes while a slider moves, so
                 :meth:`render_png` only redraws the data).
+            mark_beyond: when ``xlim`` reaches past the last x position, shade that
+                range and write this text in it (e.g. ``"no layer here"``), so an
+                axis kept steady does not suggest positions that do not exist.
         """
         arrays = _band_arrays(series)
         if sorted(arrays) != sorted(self.labels):
@@ -1348,11 +1379,28 @@ class BandPlot:
             span = max(x.max() - x.min(), 1.0)
             xlim = (x.min() - 0.02 * span, x.max() + 0.02 * span)
         self.ax.set_xlim(*xlim)
+        self._mark_beyond(x, xlim, mark_beyond)
         self.ax.set_title(title)
         texts = dict(legend or {})
         for label, text in zip(self.labels, self.legend.get_texts(), strict=True):
             text.set_text(texts.get(label, label))
         return self.figure
+
+    def _mark_beyond(self, x: np.ndarray, xlim: tuple[float, float], text: str | None) -> None:
+        step = float(np.min(np.diff(x))) if x.size > 1 else 1.0
+        start, end = x.max() + 0.5 * step, max(xlim)
+        shown = text is not None and end > start
+        self.beyond.set_visible(shown)
+        self.beyond_label.set_visible(shown)
+        if not shown:
+            return
+        self.beyond.set_x(start)
+        self.beyond.set_width(end - start)
+        share = (end - start) / (max(xlim) - min(xlim))
+        # Across a wide span, upright in a narrow one; no text where even that cannot fit.
+        self.beyond_label.set_text(text if share >= 0.04 else "")
+        self.beyond_label.set_rotation(0 if share >= 0.2 else 90)
+        self.beyond_label.set_x(0.5 * (start + end))
 
     @property
     def full_renders(self) -> int:
@@ -1497,7 +1545,7 @@ def plot_depth_and_dead(
         ax_dead.set_ylim(-3, 103)
         ax_dead.set_xlabel("depth (number of layers)")
         ax_dead.set_ylabel("dead networks (%)")
-        ax_dead.set_title("output gradient exactly 0")
+        ax_dead.set_title("dead at the output: no gradient anywhere")
         if title:
             ax_grad.set_title(title)
     return figure

@@ -75,7 +75,9 @@ __all__ = [
     "population_gradient_means",
     "first_layer_gradients_by_depth",
     "DepthSweep",
+    "DeadNetworks",
     "dead_networks",
+    "dead_network_causes",
     "gradient_quantiles",
 ]
 
@@ -329,7 +331,8 @@ def _manual(
     shortcut: bool,
     pre_layer_norm: bool,
     alpha: float,
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-layer means ``(S, depth)`` and the output unit's error signal ``(S, batch, 1)``."""
     forward, derivative = _FORWARD[activation], _DERIVATIVE[activation]
     population, batch, width = x.shape
     depth = len(weights)
@@ -385,6 +388,7 @@ def _manual(
     # Backward. L_s = mean of y^2 over the network's outputs, so dL_s/dy = 2 y / batch.
     g = h * (2.0 / batch)
     delta = g if slope_out is None else g * slope_out
+    output_signal = delta  # dL/dz_out: every other gradient is a multiple of it
     deltas = [delta]
     for i in range(depth - 1, 0, -1):
         # g <- dL/dx_i, the gradient at the input of layer i (the output of layer i-1).
@@ -413,12 +417,12 @@ def _manual(
     grad_out = torch.bmm(deltas[-1].transpose(1, 2), us[-1])
     mean_out = grad_out.abs().mean((1, 2)).unsqueeze(1)
     if not n_square:
-        return mean_out
+        return mean_out, output_signal
     d_square = torch.stack(deltas[:n_square]).flatten(0, 1)  # (L*S, batch, width)
     u_square = torch.stack(us[:n_square]).flatten(0, 1)
     grads = torch.bmm(d_square.transpose(1, 2), u_square)  # (L*S, width, width)
     mean_square = grads.abs().mean((1, 2)).view(n_square, population)
-    return torch.cat([mean_square.T, mean_out], dim=1)
+    return torch.cat([mean_square.T, mean_out], dim=1), output_signal
 
 
 def _autograd(
@@ -437,12 +441,13 @@ def _autograd(
         last = len(weights) - 1
         for i, (w, (_, b)) in enumerate(zip(leaves, weights, strict=True)):
             u = F.layer_norm(h, [width], eps=LAYER_NORM_EPS) if pre_layer_norm else h
-            a = forward(torch.baddbmm(b.detach().unsqueeze(1), u, w.transpose(1, 2)))
+            z = torch.baddbmm(b.detach().unsqueeze(1), u, w.transpose(1, 2))
+            a = forward(z)
             h = h + alpha * a if shortcut and i != last else a
         # Networks are independent, so the gradient of the sum is each one's own gradient.
         loss = h.pow(2).mean((1, 2)).sum()
-        grads = torch.autograd.grad(loss, leaves)
-    return torch.stack([g.abs().mean((1, 2)) for g in grads], dim=1)
+        *grads, output_signal = torch.autograd.grad(loss, [*leaves, z])  # z: the output unit's
+    return torch.stack([g.abs().mean((1, 2)) for g in grads], dim=1), output_signal
 
 
 def population_gradient_means(
@@ -458,7 +463,8 @@ def population_gradient_means(
     weights: Sequence[LayerWeights] | None = None,
     dtype: torch.dtype = torch.float32,
     method: Literal["manual", "autograd"] = "manual",
-) -> torch.Tensor:
+    return_dead: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, DeadNetworks]:
     r"""Per-layer mean absolute weight gradient of ``population`` networks at once.
 
     For each network :math:`s` and layer :math:`i`:
@@ -484,9 +490,12 @@ def population_gradient_means(
         weights: explicit ``(W, b)`` per layer, shapes ``(S, out, in)``, ``(S, out)``.
         dtype: of the random weights (explicit weights keep theirs).
         method: ``"manual"`` (hand-written backward, fast) or ``"autograd"``.
+        return_dead: also return why networks get no gradient (:class:`DeadNetworks`),
+            from the same pass.
 
     Returns:
-        Tensor of shape ``(S, depth)``; column 0 is the first layer.
+        Tensor of shape ``(S, depth)``; column 0 is the first layer. With
+        ``return_dead=True``, the pair ``(means, DeadNetworks)``.
 
     Example::
 
@@ -507,10 +516,49 @@ def population_gradient_means(
         population = _check_weights(weights, depth, width)
     dtype, device = weights[0][0].dtype, weights[0][0].device
     x = _prepare_input(x, width, population, dtype, device)
+    _check_bool(return_dead, "return_dead")
     if method == "autograd":
-        return _autograd(weights, x, activation, shortcut, pre_layer_norm, alpha)
-    with torch.no_grad():
-        return _manual(weights, x, activation, shortcut, pre_layer_norm, alpha)
+        means, output_signal = _autograd(weights, x, activation, shortcut, pre_layer_norm, alpha)
+    else:
+        with torch.no_grad():
+            means, output_signal = _manual(weights, x, activation, shortcut, pre_layer_norm, alpha)
+    if not return_dead:
+        return means
+    output_dead = (output_signal == 0).flatten(1).all(1)
+    return means, DeadNetworks(output=output_dead, inside=~output_dead & (means[:, 0] == 0))
+
+
+class DeadNetworks(NamedTuple):
+    r"""Why a network's first layer gets gradient exactly 0: two causes, network by network.
+
+    Attributes:
+        output: ``(S,)`` bool, *dead at the output*: the output unit's error signal
+            :math:`\partial L/\partial z_{out} = 2y\,f'(z_{out})` is exactly 0 (its
+            pre-activation sits where the activation is flat: ReLU below 0, GELU far
+            below 0, a sigmoid so saturated that its slope rounds to 0). Every
+            gradient in the network is a multiple of this signal, so no weight
+            anywhere gets one: nothing in the network learns.
+        inside: ``(S,)`` bool, *dead inside*: the output signal is not 0, but the
+            first layer's gradient is: some layer passes nothing back (at width 3,
+            a ReLU layer whose three units are all negative, including the first
+            layer's own). The layers above that one still learn.
+
+    The two never overlap; ``output | inside`` is exactly "first-layer gradient 0".
+    """
+
+    output: torch.Tensor
+    inside: torch.Tensor
+
+
+def dead_network_causes(depth: int, **options) -> DeadNetworks:
+    """:class:`DeadNetworks` of a population (same arguments as :func:`population_gradient_means`).
+
+    Example::
+
+        >>> dead = dead_network_causes(10, activation="relu", shortcut=False, population=64)
+        >>> dead.output.double().mean(), dead.inside.double().mean()  # the two shares
+    """
+    return population_gradient_means(depth, return_dead=True, **options)[1]
 
 
 class DepthSweep(NamedTuple):
@@ -519,24 +567,26 @@ class DepthSweep(NamedTuple):
     Attributes:
         depths: the depths measured, shape ``(n,)``.
         first_layer: first-layer mean |gradient|, shape ``(n, S)``.
-        dead: ``True`` where a network's *output* layer has gradient exactly 0,
-            shape ``(n, S)``: its output unit sits on a flat part of the
-            activation (e.g. GELU or ReLU far below 0), so no weight anywhere
-            gets a gradient. See :func:`dead_networks`.
+        dead: ``True`` where a network is *dead at the output* (no weight anywhere
+            gets a gradient; :attr:`DeadNetworks.output`), shape ``(n, S)``.
+        inside_dead: ``True`` where the output is alive but the first layer's
+            gradient is exactly 0 (:attr:`DeadNetworks.inside`), shape ``(n, S)``.
     """
 
     depths: torch.Tensor
     first_layer: torch.Tensor
     dead: torch.Tensor
+    inside_dead: torch.Tensor
 
 
 def dead_networks(means: torch.Tensor) -> torch.Tensor:
-    """Networks whose output layer gets gradient exactly 0, from ``(S, depth)`` means.
+    """Networks whose output layer's weights get gradient exactly 0, from ``(S, depth)`` means.
 
-    The gradient of every layer passes through the output unit's slope
-    :math:`f'(z_{out})`; where it is 0 (ReLU below 0, or GELU/sigmoid so far out
-    that the slope underflows) the whole network has zero gradient and cannot
-    learn. Returns a bool tensor of shape ``(S,)``.
+    What the means alone can tell: usually the output unit is dead (its slope
+    :math:`f'(z_{out})` is 0, see :class:`DeadNetworks`), but a ReLU network whose
+    last hidden layer outputs all zeros is counted too. For the two causes apart,
+    use ``population_gradient_means(..., return_dead=True)``. Returns a bool
+    tensor of shape ``(S,)``.
     """
     if not isinstance(means, torch.Tensor) or means.ndim != 2:
         raise ValueError(f"means must be a (population, depth) tensor, got {means!r}")
@@ -554,21 +604,30 @@ def first_layer_gradients_by_depth(depths: Sequence[int], **options) -> DepthSwe
             be a callable ``depth -> alpha`` such as ``lambda d: d ** -0.5``.
 
     Returns:
-        A :class:`DepthSweep`: ``first_layer`` and ``dead``, shape ``(len(depths), S)``.
+        A :class:`DepthSweep`: ``first_layer``, ``dead`` and ``inside_dead``, each of
+        shape ``(len(depths), S)``.
     """
-    if "depth" in options or "weights" in options:
+    if "depth" in options or "weights" in options or "return_dead" in options:
         raise TypeError("first_layer_gradients_by_depth takes depths=..., not depth/weights")
     depths = [_check_positive_int(d, "depths[i]") for d in depths]
     if not depths:
         raise ValueError("depths must not be empty")
     scale = options.pop("residual_scale", 1.0)
-    first, dead = [], []
+    first, output_dead, inside_dead = [], [], []
     for depth in depths:
         alpha = scale(depth) if callable(scale) else scale
-        means = population_gradient_means(depth, residual_scale=alpha, **options)
+        means, dead = population_gradient_means(
+            depth, residual_scale=alpha, return_dead=True, **options
+        )
         first.append(means[:, 0])
-        dead.append(dead_networks(means))
-    return DepthSweep(torch.tensor(depths), torch.stack(first), torch.stack(dead))
+        output_dead.append(dead.output)
+        inside_dead.append(dead.inside)
+    return DepthSweep(
+        torch.tensor(depths),
+        torch.stack(first),
+        torch.stack(output_dead),
+        torch.stack(inside_dead),
+    )
 
 
 def gradient_quantiles(

@@ -33,7 +33,7 @@ from .plotting import (
     plot_gradient_comparison,
     plot_network_diagram,
 )
-from .population import dead_networks, gradient_quantiles, population_gradient_means
+from .population import gradient_quantiles, population_gradient_means
 
 __all__ = [
     "Explorer",
@@ -411,9 +411,12 @@ def depth_explorer(
         An :class:`Explorer` with controls ``"depth"``, ``"width"``, ``"seeds"``,
         ``"activation"``, ``"normalisation"``; ``explorer.data`` holds ``"layers"``,
         ``"plain"`` and ``"shortcut"`` (arrays ``(3, depth)``: quartiles per layer) and
-        ``"dead_fraction"`` (share of networks whose output gradient is exactly 0, so
-        that nothing in them learns; they are left out of the bands and counted in
-        the legend).
+        ``"dead_fraction"`` (share of networks dead at the output: the output unit's
+        error signal is exactly 0, so nothing in them learns; they are left out of the
+        bands and counted in the legend) and ``"inside_dead_fraction"`` (output alive,
+        first-layer gradient exactly 0; kept in the bands, counted in the legend); see
+        :class:`~shortcut_lib.population.DeadNetworks`. Past the last layer the x axis
+        (kept steady while the depth slider moves) is shaded: "no layer here".
     """
     for name, value in (("depth", depth), ("width", width), ("seeds", seeds)):
         low, high, _ = DEPTH_EXPLORER_RANGES[name]
@@ -456,25 +459,35 @@ def depth_explorer(
             "dtype": torch.float64,
         }
         alpha = depth**-0.5 if scaled else 1.0
-        means = {
-            "plain": population_gradient_means(depth, shortcut=False, **options),
-            "shortcut": population_gradient_means(
-                depth, shortcut=True, residual_scale=alpha, **options
-            ),
-        }
-        # A dead network (output gradient exactly 0: nothing in it can learn) is counted,
-        # not summarised: with half the networks dead the median would flip to 0.
-        dead = {kind: dead_networks(m) for kind, m in means.items()}
+        means, dead = {}, {}
+        for kind, shortcut in (("plain", False), ("shortcut", True)):
+            means[kind], dead[kind] = population_gradient_means(
+                depth,
+                shortcut=shortcut,
+                residual_scale=alpha if shortcut else 1.0,
+                return_dead=True,
+                **options,
+            )
+        # A network dead at the output (no gradient anywhere: nothing in it can learn) is
+        # counted, not summarised: with half the networks dead the median would flip to 0.
+        # One dead inside still has gradients in its upper layers: it stays in the bands.
         bands = {
-            kind: gradient_quantiles(m, exclude=dead[kind][:, None]).numpy()
+            kind: gradient_quantiles(m, exclude=dead[kind].output[:, None]).numpy()
             for kind, m in means.items()
         }
-        dead_fraction = {kind: float(d.double().mean()) for kind, d in dead.items()}
+        dead_fraction = {kind: float(d.output.double().mean()) for kind, d in dead.items()}
+        inside_fraction = {kind: float(d.inside.double().mean()) for kind, d in dead.items()}
         names = {"plain": "plain", "shortcut": "with shortcuts"}
-        legend = {
-            kind: names[kind] + (f" ({dead_fraction[kind]:.0%} dead)" if dead[kind].any() else "")
-            for kind in means
-        }
+
+        def legend_text(kind: str) -> str:
+            parts = []
+            if dead[kind].output.any():
+                parts.append(f"{dead_fraction[kind]:.0%} dead at the output")
+            if dead[kind].inside.any():
+                parts.append(f"{inside_fraction[kind]:.0%} inside")
+            return names[kind] + (f" ({', '.join(parts)})" if parts else "")
+
+        legend = {kind: legend_text(kind) for kind in means}
         # The settings are on the controls, not in the title, the x axis only changes at a few
         # round depths and the y axis keeps its range while the data fits: while the axes
         # hold (or return to a state seen before), a render redraws just the data.
@@ -487,8 +500,14 @@ def depth_explorer(
             legend=legend,
             xlim=(-0.02 * x_end, 1.02 * x_end),
             keep_ylim=True,
+            mark_beyond="no layer here",
         )
-        data = {"layers": list(range(depth)), **bands, "dead_fraction": dead_fraction}
+        data = {
+            "layers": list(range(depth)),
+            **bands,
+            "dead_fraction": dead_fraction,
+            "inside_dead_fraction": inside_fraction,
+        }
         return figure, data
 
     return Explorer(

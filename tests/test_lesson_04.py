@@ -5,8 +5,16 @@ import io
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
+from torch import nn
 
+from shortcut_lib.exercises import (
+    EXERCISE_04_DEPTHS,
+    check_04_decay_per_layer,
+    check_04_post_ln_block,
+    decay_per_layer,
+)
 from shortcut_lib.plotting import (
     COLORS,
     BandPlot,
@@ -18,7 +26,11 @@ from shortcut_lib.plotting import (
     plot_depth_panels,
     plot_gradient_bands,
 )
-from shortcut_lib.population import dead_networks, gradient_quantiles, population_gradient_means
+from shortcut_lib.population import (
+    dead_network_causes,
+    gradient_quantiles,
+    population_gradient_means,
+)
 from shortcut_lib.widgets import NORMALISATIONS, depth_explorer
 
 
@@ -106,12 +118,42 @@ def test_plotting_rejects_bad_shapes():
 def test_depth_explorer_draws_the_engines_numbers():
     ex = depth_explorer(depth=12, seeds=16)
     assert ex.renders == 1 and ex.png.startswith(b"\x89PNG")
-    expected = population_gradient_means(12, population=16, shortcut=False, dtype=torch.float64)
-    expected = gradient_quantiles(expected, exclude=dead_networks(expected)[:, None]).numpy()
+    expected, dead = population_gradient_means(
+        12, population=16, shortcut=False, dtype=torch.float64, return_dead=True
+    )
+    expected = gradient_quantiles(expected, exclude=dead.output[:, None]).numpy()
     np.testing.assert_allclose(ex.data["plain"], expected)
     line = ex.figure.axes[0].lines[0]
     np.testing.assert_allclose(line.get_ydata(), expected[1])
     assert ex.figure.axes[0].get_xlim()[1] >= 11  # every layer on the x axis
+
+
+@pytest.mark.parametrize("depth", [4, 5, 12, 46])
+def test_depth_explorer_shades_the_steady_x_axis_past_the_last_layer(depth):
+    # The x axis only changes at a few round depths; the slots past the output layer
+    # must not read as layers with zero gradient.
+    ex = depth_explorer(depth=depth, seeds=8)
+    ax = ex.figure.axes[0]
+    plot_end = ax.get_xlim()[1]
+    assert plot_end > depth - 0.5  # the axis does reach past the last layer here
+    (span,) = [a for a in ax.patches if a.get_gid() == "beyond-the-data"]
+    assert span.get_visible() and span.get_x() == pytest.approx(depth - 0.5)
+    assert span.get_x() + span.get_width() == pytest.approx(plot_end)
+    (label,) = [t for t in ax.texts if t.get_gid() == "beyond-the-data-label"]
+    assert depth - 0.5 < label.get_position()[0] < plot_end
+    assert label.get_text() in ("no layer here", "")  # no text where it cannot fit
+    ticks = ax.xaxis.get_majorticklocs()
+    assert np.allclose(ticks, np.round(ticks))  # layers are whole numbers
+
+
+def test_band_plots_shade_nothing_unless_asked():
+    plot = BandPlot(["plain"])
+    plot.update(range(5), {"plain": quartiles(5)}, xlim=(0, 10))
+    assert not plot.beyond.get_visible()
+    plot.update(range(5), {"plain": quartiles(5)}, xlim=(0, 10), mark_beyond="no layer here")
+    assert plot.beyond.get_visible() and plot.beyond_label.get_text() == "no layer here"
+    plot.update(range(5), {"plain": quartiles(5)}, mark_beyond="no layer here")
+    assert not plot.beyond.get_visible()  # the default x axis ends at the data
 
 
 def test_moving_each_control_redraws():
@@ -142,6 +184,21 @@ def test_normalisation_tames_the_explosion_and_the_legend_counts_the_dead():
         ex.controls["normalisation"].value = choice
         assert ex.data["shortcut"][1, 0] < 1.0, choice
         assert ex.data["dead_fraction"]["shortcut"] == 0.0, choice
+
+
+def test_depth_explorer_counts_the_two_causes_of_death_apart():
+    ex = depth_explorer(depth=20, seeds=64, activation="relu")
+    for kind, shortcut in [("plain", False), ("shortcut", True)]:
+        dead = dead_network_causes(
+            20, population=64, activation="relu", shortcut=shortcut, dtype=torch.float64
+        )
+        assert ex.data["dead_fraction"][kind] == dead.output.double().mean().item()
+        assert ex.data["inside_dead_fraction"][kind] == dead.inside.double().mean().item()
+    legend = [t.get_text() for t in ex.figure.axes[0].get_legend().get_texts()]
+    plain = ex.data["inside_dead_fraction"]["plain"]
+    assert legend[0].endswith(f"dead at the output, {plain:.0%} inside)"), legend
+    # Dead inside, the first layers' gradient is exactly 0: kept, so the median shows it.
+    assert ex.data["plain"][1, 0] == 0
 
 
 @pytest.mark.parametrize(
@@ -197,6 +254,7 @@ def test_depth_explorer_fast_render_is_the_full_render_pixel_for_pixel():
     previous = None
     for name, value in [
         ("depth", 21),
+        ("depth", 5),
         ("depth", 33),
         ("activation", "tanh"),
         ("depth", 21),
@@ -210,3 +268,76 @@ def test_depth_explorer_fast_render_is_the_full_render_pixel_for_pixel():
             assert not np.array_equal(previous, full)  # a stale picture would fail above
         previous = shown
     assert ex.render.full_renders < ex.renders
+
+
+# --- the exercises' self-checks -------------------------------------------------------
+
+
+def reference_decay(width):
+    # Independently of exercises.decay_per_layer: the engine depth by depth, numpy's fit.
+    medians = []
+    for depth in EXERCISE_04_DEPTHS:
+        means, dead = population_gradient_means(
+            depth,
+            width=width,
+            activation="gelu",
+            shortcut=False,
+            dtype=torch.float64,
+            return_dead=True,
+        )
+        medians.append(np.median(means[~dead.output, 0].numpy()))
+    return -np.polyfit(EXERCISE_04_DEPTHS, np.log10(medians), 1)[0]
+
+
+def test_decay_per_layer_is_the_lessons_fit():
+    assert decay_per_layer(8) == pytest.approx(reference_decay(8), abs=1e-9)
+
+
+def test_check_04_decay_per_layer_accepts_the_right_number(capsys):
+    check_04_decay_per_layer(width=3, decades_per_layer=round(reference_decay(3), 2))
+    assert capsys.readouterr().out.startswith("Right: width 3 loses")
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda right: -right, "that is the slope itself"),
+        (lambda right: right * np.log(10), "natural log"),
+        (lambda right: 3 * right, "check the setup"),
+        (lambda right: right + 0.05, "expected 0.5"),
+    ],
+)
+def test_check_04_decay_per_layer_rejects_a_wrong_number_helpfully(answer, message):
+    right = reference_decay(3)
+    with pytest.raises(AssertionError, match=message):
+        check_04_decay_per_layer(width=3, decades_per_layer=answer(right))
+
+
+def test_check_04_decay_per_layer_rejects_non_numbers():
+    with pytest.raises(TypeError, match="decades_per_layer must be a number"):
+        check_04_decay_per_layer(width=3, decades_per_layer="0.6")
+    with pytest.raises(TypeError, match="width must be an integer"):
+        check_04_decay_per_layer(width=1.5, decades_per_layer=0.6)
+
+
+def test_check_04_post_ln_block_accepts_post_ln(capsys):
+    check_04_post_ln_block(
+        lambda x, layer: nn.LayerNorm(x.shape[-1], elementwise_affine=False)(x + layer(x))
+    )
+    assert capsys.readouterr().out.startswith("Right:")
+
+
+@pytest.mark.parametrize(
+    "block, message",
+    [
+        (lambda x, layer: x + layer(F.layer_norm(x, [x.shape[-1]])), "that is pre-LN"),
+        (lambda x, layer: F.layer_norm(layer(x), [x.shape[-1]]), "the shortcut is missing"),
+        (lambda x, layer: x + layer(x), "there is no LayerNorm"),
+        (lambda x, layer: x + layer(x) - (x + layer(x)).mean(0), "over the last dimension"),
+        (lambda x, layer: (x + layer(x))[:, :1], "must return a tensor of x's shape"),
+        (lambda x, layer: 1 / 0, "raised ZeroDivisionError"),
+    ],
+)
+def test_check_04_post_ln_block_names_the_mistake(block, message):
+    with pytest.raises(AssertionError, match=message):
+        check_04_post_ln_block(block)

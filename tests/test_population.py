@@ -14,6 +14,7 @@ from torch import nn
 
 from shortcut_lib import ACTIVATIONS, ExampleDeepNeuralNetwork, layer_gradient_means
 from shortcut_lib.population import (
+    dead_network_causes,
     dead_networks,
     first_layer_gradients_by_depth,
     gradient_quantiles,
@@ -227,6 +228,10 @@ def test_dtype_follows_the_request():
 def test_depth_sweep_and_quantiles():
     sweep = first_layer_gradients_by_depth([1, 5, 20], population=16, shortcut=False)
     assert sweep.first_layer.shape == (3, 16) and sweep.dead.shape == (3, 16)
+    assert sweep.inside_dead.shape == (3, 16)
+    relu = first_layer_gradients_by_depth([10], population=32, activation="relu", shortcut=False)
+    dead = dead_network_causes(10, population=32, activation="relu", shortcut=False)
+    assert torch.equal(relu.dead[0], dead.output) and torch.equal(relu.inside_dead[0], dead.inside)
     assert sweep.depths.tolist() == [1, 5, 20]
     direct = population_gradient_means(20, population=16, shortcut=False)[:, 0]
     torch.testing.assert_close(sweep.first_layer[2], direct)
@@ -250,6 +255,83 @@ def test_quantiles_against_a_hand_computed_case():
 def test_dead_networks_are_those_with_zero_output_gradient():
     means = torch.tensor([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
     assert dead_networks(means).tolist() == [True, False, True]
+
+
+def direct_dead_check(model, x):
+    """(dead at the output, dead inside) of one model, by autograd on the model itself."""
+    captured = {}
+    output_linear = model.layers[-1][0]
+    handle = output_linear.register_forward_hook(lambda m, i, z: captured.setdefault("z", z))
+    model.zero_grad()
+    try:
+        z_out = None
+
+        def keep(grad):
+            nonlocal z_out
+            z_out = grad
+
+        y = model(x)
+        captured["z"].register_hook(keep)
+        y.pow(2).mean().backward()
+    finally:
+        handle.remove()
+    output_dead = bool((z_out == 0).all())
+    first_zero = bool((model.layers[0][0].weight.grad == 0).all())
+    return output_dead, (not output_dead) and first_zero
+
+
+@pytest.mark.parametrize("shortcut", [False, True])
+@pytest.mark.parametrize("method", ["manual", "autograd"])
+def test_dead_network_causes_match_a_direct_check_on_copied_weights(shortcut, method):
+    models = []
+    for seed in range(48):
+        torch.manual_seed(seed)
+        models.append(ExampleDeepNeuralNetwork([3] * 8 + [1], shortcut, activation="relu"))
+    expected = [direct_dead_check(m, BOOK_X) for m in models]
+    means, dead = population_gradient_means(
+        8,
+        activation="relu",
+        shortcut=shortcut,
+        weights=stack_model_weights(models),
+        method=method,
+        return_dead=True,
+    )
+    assert dead.output.tolist() == [o for o, _ in expected]
+    assert dead.inside.tolist() == [i for _, i in expected]
+    assert dead.output.any() and dead.inside.any() and not (dead.output | dead.inside).all()
+    # The two causes never overlap and together are "first-layer gradient exactly 0".
+    assert not (dead.output & dead.inside).any()
+    assert torch.equal(dead.output | dead.inside, means[:, 0] == 0)
+    torch.testing.assert_close(
+        means,
+        population_gradient_means(
+            8,
+            activation="relu",
+            shortcut=shortcut,
+            weights=stack_model_weights(models),
+            method=method,
+        ),
+    )
+
+
+def test_means_alone_count_a_dead_last_hidden_layer_as_dead_at_the_output():
+    # Last hidden layer outputs all zeros (bias -1, weights 0), output bias +1: the output
+    # unit is alive (its bias still learns) but every weight gradient is 0.
+    weights = init_population_weights(3, 3, 1)
+    weights[1] = (torch.zeros(1, 3, 3), -torch.ones(1, 3))
+    weights[2] = (weights[2][0], torch.ones(1, 1))
+    means, dead = population_gradient_means(
+        3, activation="relu", shortcut=False, weights=weights, return_dead=True
+    )
+    assert dead_networks(means).tolist() == [True]
+    assert dead.output.tolist() == [False] and dead.inside.tolist() == [True]
+
+
+def test_dead_network_causes_is_the_second_half_of_return_dead():
+    options = {"activation": "relu", "shortcut": False, "population": 32, "seed": 2}
+    _, dead = population_gradient_means(12, return_dead=True, **options)
+    again = dead_network_causes(12, **options)
+    assert torch.equal(dead.output, again.output) and torch.equal(dead.inside, again.inside)
 
 
 # --- bad input ------------------------------------------------------------------------
@@ -281,6 +363,7 @@ def test_dead_networks_are_those_with_zero_output_gradient():
         ({"depth": 3, "x": torch.zeros(1, 3, dtype=torch.float64)}, TypeError, "dtype"),
         ({"depth": 3, "population": 4, "x": torch.zeros(5, 1, 3)}, ValueError, "has 5 networks"),
         ({"depth": 3, "seed": 1.5}, TypeError, "seed must be an integer, got 1.5"),
+        ({"depth": 3, "return_dead": 1}, TypeError, "return_dead must be True or False"),
     ],
 )
 def test_bad_input_raises_a_clear_error(kwargs, error, message):
