@@ -406,6 +406,22 @@ def test_plot_loss_curves_draws_each_history_in_its_colour():
     assert figure.axes[0].get_ylabel().startswith("training loss")
 
 
+def test_plot_loss_curves_keeps_coinciding_curves_visible():
+    # Two nets stuck at chance draw the same line; each must still show markers of its
+    # own, at steps where the other has none.
+    stuck = [math.log(2)] * 600
+    figure = plot_loss_curves({"plain": {16: stuck, 32: stuck}, "shortcut": {16: stuck, 32: stuck}})
+    for ax in figure.axes:
+        a, b = (line for line in ax.get_lines() if line.get_label().endswith("layers"))
+        assert a.get_marker() != b.get_marker()
+        assert a.get_marker() not in ("None", "", None) and b.get_marker() not in ("None", "")
+        marked = [
+            set(range(600)[line.get_markevery()[0] :: line.get_markevery()[1]]) for line in (a, b)
+        ]
+        assert marked[0] and marked[1] and not marked[0] & marked[1]
+        assert a.get_zorder() > b.get_zorder()  # the shallower one is drawn on top
+
+
 def test_plot_loss_curves_without_chance_line_and_bad_input():
     figure = plot_loss_curves(LOSSES, chance_loss=None)
     assert len(figure.axes[0].get_lines()) == 2
