@@ -1555,6 +1555,7 @@ def plot_depth_and_dead(
 
 #: Line style per rank of depth in the loss curves: shallowest dotted, deepest solid.
 _DEPTH_LINESTYLES = (":", "--", "-.", "-")
+_DEPTH_MARKERS = ("D", "s", "^", "o")
 
 #: Colours of the two classes in decision-boundary plots (not plain/shortcut colours).
 CLASS_COLORS = (OKABE_ITO["orange"], OKABE_ITO["green"])
@@ -1601,25 +1602,37 @@ def plot_loss_curves(
 
     Returns:
         A figure with two axes sharing the y axis; each has one line per depth
-        (the deepest solid), labelled ``"{depth} layers"``.
+        (the deepest solid), labelled ``"{depth} layers"``, with a marker of its own
+        at steps no other depth marks, so curves that coincide stay visible.
     """
     depths = _check_kinds("losses", losses)
     styles = _depth_linestyles(depths)
+    markers = dict(zip(depths, _DEPTH_MARKERS[-len(depths) :] or _DEPTH_MARKERS, strict=False))
     figure, axes = new_figure(1, 2, figsize=(9.0, 3.8), sharey=True)
     with figure_style():
         for ax, kind in zip(axes, ("plain", "shortcut"), strict=True):
-            for depth in depths:
+            for index, depth in enumerate(depths):
                 values = np.asarray(losses[kind][depth], dtype=float)
                 if values.ndim != 1 or values.size == 0:
                     raise ValueError(
                         f"losses[{kind!r}][{depth}] must be a non-empty list of numbers, "
                         f"got shape {values.shape}"
                     )
+                # Two nets stuck at the same loss draw the same line: line styles alone
+                # cannot show both. Each depth gets its own marker, placed between the
+                # other depths' markers, so a curve hidden under another still shows.
+                every = max(1, values.size // 8)
                 ax.plot(
                     np.arange(1, values.size + 1),
                     values,
                     color=COLORS[kind],
                     linestyle=styles[depth],
+                    marker=markers.get(depth, "o"),
+                    markevery=(every * index // len(depths) + every // 2, every),
+                    markersize=6,
+                    markerfacecolor="white",
+                    markeredgewidth=1.3,
+                    zorder=2 + len(depths) - index,  # shallower curves on top
                     label=f"{depth} layers",
                 )
             if chance_loss is not None:

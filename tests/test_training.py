@@ -11,6 +11,7 @@ from torch import nn
 
 from shortcut_lib.plotting import COLORS, plot_decision_boundaries, plot_loss_curves
 from shortcut_lib.training import (
+    ADAM_EPS,
     TrainingHistory,
     classifier_layer_sizes,
     decision_grid,
@@ -170,6 +171,52 @@ def test_one_sgd_step_on_logistic_regression_matches_the_formula():
     assert torch.allclose(model.bias, expected_b, atol=1e-6)
 
 
+def test_one_adam_step_on_logistic_regression_matches_the_formula():
+    # Adam's first step, with bias correction: m̂ = g and v̂ = g², so
+    # Δw = -lr · g / (|g| + eps). A large eps makes the eps term visible in every digit.
+    X, y = two_blobs(10)
+    for eps in (ADAM_EPS, 0.05):
+        model = nn.Linear(2, 1)
+        with torch.no_grad():
+            model.weight.copy_(torch.tensor([[0.3, -0.2]]))
+            model.bias.fill_(0.1)
+            error = torch.sigmoid(X @ model.weight[0] + model.bias) - y
+            g_w, g_b = (error[:, None] * X).mean(0), error.mean()
+            expected_w = model.weight[0] - 0.01 * g_w / (g_w.abs() + eps)
+            expected_b = model.bias - 0.01 * g_b / (g_b.abs() + eps)
+        train(model, X, y, steps=1, lr=0.01, eps=eps)
+        assert torch.allclose(model.weight[0], expected_w, rtol=0, atol=1e-7), eps
+        assert torch.allclose(model.bias, expected_b, rtol=0, atol=1e-7), eps
+
+
+def test_adam_eps_is_torch_optim_adams_eps_over_many_steps():
+    X, y = make_spirals(32, seed=2)
+    for eps in (None, 1e-14, 1e-3):
+        plain, _ = make_classifier_pair(depth=5, width=4, seed=1)
+        reference, _ = make_classifier_pair(depth=5, width=4, seed=1)
+        train(plain, X, y, steps=20, lr=1e-2, eps=eps)
+        opt = torch.optim.Adam(reference.parameters(), lr=1e-2, eps=eps or 1e-8, foreach=False)
+        for _ in range(20):
+            opt.zero_grad()
+            F.binary_cross_entropy_with_logits(reference(X).squeeze(-1), y).backward()
+            opt.step()
+        for a, b in zip(plain.parameters(), reference.parameters(), strict=True):
+            assert torch.equal(a, b), eps
+
+
+def test_a_tiny_eps_lets_adam_move_a_layer_whose_gradient_vanishes():
+    # The first layer of a 16-layer plain net gets a gradient ~1e-11: with the default
+    # eps its first Adam step is ~1e-3 · lr, with eps = 1e-14 about lr.
+    X, y = make_spirals(64, seed=0)
+    moved = {}
+    for eps in (None, 1e-14):
+        plain, _ = make_classifier_pair(depth=16, width=8, seed=0)
+        before = plain.layers[0][0].weight.detach().clone()
+        train(plain, X, y, steps=1, lr=1e-3, eps=eps)
+        moved[eps] = (plain.layers[0][0].weight - before).abs().mean().item() / 1e-3
+    assert moved[None] < 0.05 and moved[1e-14] > 0.5
+
+
 def test_training_is_deterministic_and_leaves_the_global_rng_alone():
     X, y = make_spirals(64, seed=0)
     results = []
@@ -230,7 +277,7 @@ def test_evaluate_matches_torch():
 
 def test_train_depths_trains_fair_pairs_with_one_budget():
     X, y = two_blobs(20)
-    runs = train_depths(X, y, depths=(2, 4), width=4, steps=3, lr=1e-2)
+    runs = train_depths(X, y, depths=(2, 4), width=4, steps=3, lr=1e-2, eps=1e-6)
     assert set(runs) == {"plain", "shortcut"}
     for kind in runs:
         assert list(runs[kind]) == [2, 4]
@@ -256,6 +303,9 @@ def test_train_depths_trains_fair_pairs_with_one_budget():
         ({"batch_size": 9}, ValueError, "batch_size must be at most N = 8"),
         ({"batch_size": 0}, ValueError, "batch_size must be at least 1"),
         ({"model": nn.Linear(2, 2)}, ValueError, r"one logit per point, shape \(8, 1\)"),
+        ({"eps": 0.0}, ValueError, "eps must be a finite number > 0"),
+        ({"eps": "1e-8"}, TypeError, "eps must be a real number"),
+        ({"optimizer": "sgd", "eps": 1e-8}, ValueError, "eps is Adam's; optimizer 'sgd'"),
     ],
 )
 def test_train_bad_input(change, error, message):
@@ -354,6 +404,22 @@ def test_plot_loss_curves_draws_each_history_in_its_colour():
         chance = [line for line in ax.get_lines() if line not in curves]
         assert len(chance) == 1 and chance[0].get_ydata()[0] == pytest.approx(math.log(2))
     assert figure.axes[0].get_ylabel().startswith("training loss")
+
+
+def test_plot_loss_curves_keeps_coinciding_curves_visible():
+    # Two nets stuck at chance draw the same line; each must still show markers of its
+    # own, at steps where the other has none.
+    stuck = [math.log(2)] * 600
+    figure = plot_loss_curves({"plain": {16: stuck, 32: stuck}, "shortcut": {16: stuck, 32: stuck}})
+    for ax in figure.axes:
+        a, b = (line for line in ax.get_lines() if line.get_label().endswith("layers"))
+        assert a.get_marker() != b.get_marker()
+        assert a.get_marker() not in ("None", "", None) and b.get_marker() not in ("None", "")
+        marked = [
+            set(range(600)[line.get_markevery()[0] :: line.get_markevery()[1]]) for line in (a, b)
+        ]
+        assert marked[0] and marked[1] and not marked[0] & marked[1]
+        assert a.get_zorder() > b.get_zorder()  # the shallower one is drawn on top
 
 
 def test_plot_loss_curves_without_chance_line_and_bad_input():
