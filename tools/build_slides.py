@@ -22,9 +22,10 @@ nbconvert's reveal template the export
 - hides the code of cells tagged ``remove-input`` (their output stays);
 - points links between lessons (``NN_name.ipynb``) at the decks beside it;
 - fits slides to the 1280 x 800 canvas: compact code, no ``In [n]:`` prompts,
-  long lines wrap, and figures shrink (down to ``MIN_IMAGE_SCALE``) to the height
-  the slide has left; slides are laid out again when a widget or MathJax changes
-  their height, so a deck opened on an explorer slide is not pushed down.
+  long lines wrap, and figures are scaled to the height the slide has free
+  (down to ``MIN_IMAGE_SCALE``, up to ``MAX_IMAGE_SCALE``); slides are laid out
+  again when a widget or MathJax changes their height, so a deck opened on an
+  explorer slide is not pushed down.
   ``tests/browser/test_decks.py`` measures every slide in Chromium.
 
 The widgets' state stored when the lessons were executed is embedded, so each
@@ -80,6 +81,8 @@ SLIDE_WIDTH, SLIDE_HEIGHT = 1280, 800
 #: Figures on a tall slide shrink to the height left, but not below this share of their size
 #: (smaller, their text stops reading from the back of a room: split the slide instead).
 MIN_IMAGE_SCALE = 0.7
+#: ... and on a slide with room to spare they grow, up to this (and the slide's width).
+MAX_IMAGE_SCALE = 1.5
 
 #: What each script is, where it sits in its npm package (``package/path``), and where it
 #: goes in ``<out>/assets``. Versions: ``tools/slides_assets/package.json``, for online and
@@ -139,7 +142,7 @@ _TEMPLATE = """{%- extends 'index.html.j2' -%}
 }
 .reveal .jp-OutputArea-output pre { font-size: 16px; line-height: 1.25; }
 .reveal .jp-RenderedHTMLCommon table { font-size: 18px; }
-/* Figures never wider than the slide; their height is fitted by the script below. */
+/* Figures never wider than the slide; their size is fitted by the script below. */
 .reveal .slides section img { max-width: 100%; height: auto; }
 /* A slide that still does not fit scrolls (the fit test names it) rather than run off. */
 html:not(.print-pdf) .reveal .slides section { max-height: SLIDE_HEIGHTpx; overflow-y: auto; }
@@ -166,7 +169,8 @@ require(
             width: {{ resources.reveal.width }},
             height: {{ resources.reveal.height }},
         });
-        var HEIGHT = {{ resources.reveal.height }}, MIN_SCALE = MIN_IMAGE_SCALE;
+        var HEIGHT = {{ resources.reveal.height }};
+        var MIN_SCALE = MIN_IMAGE_SCALE, MAX_SCALE = MAX_IMAGE_SCALE;
 
         Reveal.on('slidechanged', function() {
             var slide = Reveal.getCurrentSlide();
@@ -175,17 +179,19 @@ require(
             }
         });
 
-        // Shrink a tall slide's figures (together, by one factor) to the height it has left.
+        // Scale a slide's figures (together, by one factor) to the height it has free:
+        // down to MIN_SCALE on a tall slide, up to MAX_SCALE (and the slide's width) on a
+        // short one, so a figure's text reads from the back of the room.
         function fitImages(slide) {
             var images = Array.prototype.filter.call(
                 slide.querySelectorAll('img'), function(img) { return img.naturalHeight > 0; });
-            images.forEach(function(img) { img.style.maxHeight = ''; });
-            var excess = slide.scrollHeight - HEIGHT;
-            if (excess <= 0 || !images.length) return;
+            images.forEach(function(img) { img.style.width = ''; });
+            if (!images.length) return;
+            var free = HEIGHT - 2 - slide.scrollHeight;  // 2 px for rounding
             var total = images.reduce(function(sum, img) { return sum + img.offsetHeight; }, 0);
-            var scale = Math.max(MIN_SCALE, (total - excess) / total);
+            var scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, (total + free) / total));
             images.forEach(function(img) {
-                img.style.maxHeight = Math.floor(img.offsetHeight * scale) + 'px';
+                img.style.width = Math.floor(img.offsetWidth * scale) + 'px';
             });
         }
         // Widgets, MathJax and images render after Reveal centred the slide on its first
@@ -252,7 +258,13 @@ require(
 );
 </script>
 {% endblock footer_js %}
-""".replace("SLIDE_HEIGHT", str(SLIDE_HEIGHT)).replace("MIN_IMAGE_SCALE", str(MIN_IMAGE_SCALE))
+"""
+for _name, _value in [
+    ("SLIDE_HEIGHT", SLIDE_HEIGHT),
+    ("MIN_IMAGE_SCALE", MIN_IMAGE_SCALE),
+    ("MAX_IMAGE_SCALE", MAX_IMAGE_SCALE),
+]:
+    _TEMPLATE = _TEMPLATE.replace(_name, str(_value))
 _TEMPLATES = DictLoader({_TEMPLATE_NAME: _TEMPLATE})
 
 # "### Answers", "## Solution (exercise 2)", "### Answers to the questions", "Answers:".
