@@ -105,10 +105,13 @@ def print_decks(decks: list[Path], out: Path) -> list[Handout]:
 
 
 def build(
-    notebooks: list[Path], out: Path = DEFAULT_OUT, decks_dir: Path | None = None
+    notebooks: list[Path],
+    out: Path = DEFAULT_OUT,
+    decks_dir: Path | None = None,
+    link_assets: bool = False,
 ) -> list[Handout]:
     """Export ``notebooks`` as offline decks into ``decks_dir``, then print them into ``out``."""
-    reports = build_slides.build(notebooks, decks_dir, offline=True)
+    reports = build_slides.build(notebooks, decks_dir, offline=True, link_assets=link_assets)
     return print_decks([report.deck for report in reports], out)
 
 

@@ -480,16 +480,33 @@ def ensure_node_modules(package_dir: Path = ASSETS_PACKAGE_DIR) -> Path:
     return node_modules
 
 
-def copy_offline_assets(out: Path, node_modules: Path) -> Path:
-    """Copy the decks' JavaScript and CSS into ``<out>/assets``; return that folder."""
+def copy_offline_assets(out: Path, node_modules: Path, link: bool = False) -> Path:
+    """Copy the decks' JavaScript and CSS into ``<out>/assets``; return that folder.
+
+    A folder already holding the pinned versions is left as it is (copying takes most of
+    an offline build). ``link=True`` symlinks to ``node_modules`` instead (for throw-away
+    decks, e.g. the browser tests'; a deck for a USB stick needs real copies).
+    """
     assets = out / ASSETS_DIRNAME
+    stamp = assets / ".versions.json"
+    versions = json.dumps(pinned_versions(node_modules.parent), sort_keys=True)
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == versions and not link:
+        return assets
     for src, dest in OFFLINE_COPIES.values():
         source, target = node_modules / src, assets / dest
-        if source.is_dir():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if link:
+            if target.is_symlink() or target.is_file():
+                target.unlink()
+            elif target.is_dir():
+                shutil.rmtree(target)
+            target.symlink_to(source.resolve(), target_is_directory=source.is_dir())
+        elif source.is_dir():
             shutil.copytree(source, target, ignore=_IGNORED_IN_COPY, dirs_exist_ok=True)
         else:
-            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
+    if not link:
+        stamp.write_text(versions, encoding="utf-8")
     return assets
 
 
@@ -621,16 +638,18 @@ def build(
     out: Path | None = None,
     offline: bool = False,
     with_answers: bool = False,
+    link_assets: bool = False,
 ) -> list[DeckReport]:
     """Export ``notebooks`` into ``out`` (offline: with local assets); return one report each.
 
-    ``out`` defaults to ``build/slides`` (online) or ``build/slides-offline``.
+    ``out`` defaults to ``build/slides`` (online) or ``build/slides-offline``;
+    ``link_assets``: see :func:`copy_offline_assets`.
     """
     if out is None:
         out = DEFAULT_OFFLINE_OUT if offline else DEFAULT_OUT
     claim_folder(out, offline)
     if offline:
-        copy_offline_assets(out, ensure_node_modules())
+        copy_offline_assets(out, ensure_node_modules(), link=link_assets)
     exporter = make_exporter(offline)
     reports = [export_deck(nb, out, exporter, with_answers=with_answers) for nb in notebooks]
     write_index(out)

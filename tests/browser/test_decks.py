@@ -138,7 +138,7 @@ def _offline_decks_or_skip(notebooks: list[Path], out: Path) -> dict[str, Path]:
     have = all((node_modules / src).exists() for src, _ in build_slides.OFFLINE_COPIES.values())
     if not have and shutil.which("npm") is None:
         pytest.skip("the decks need tools/slides_assets' npm packages (npm ci), and npm is missing")
-    reports = build_slides.build(notebooks, out, offline=True)
+    reports = build_slides.build(notebooks, out, offline=True, link_assets=True)
     return {report.notebook.stem: report.deck for report in reports}
 
 

@@ -57,7 +57,9 @@ def handouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, build_handou
     if not have and shutil.which("npm") is None:
         pytest.skip("handouts need tools/slides_assets' npm packages (npm ci), and npm is missing")
     base = tmp_path_factory.mktemp("handouts")
-    printed = build_handouts.build(LESSONS, base / "pdf", decks_dir=base / "decks")
+    printed = build_handouts.build(
+        LESSONS, base / "pdf", decks_dir=base / "decks", link_assets=True
+    )
     return {Path(h.deck.name.removesuffix(".slides.html")).name: h for h in printed}
 
 
