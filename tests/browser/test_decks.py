@@ -9,7 +9,8 @@ step. A slide that does not fit is named (deck, slide number and hash, title, me
 with the cell where a ``subslide`` would split it.
 
 Also: a deck opened directly on a widget slide (a link to ``#/8``, or a reload) is laid out
-like one reached by the arrow keys, its plot inside the canvas.
+like one reached by the arrow keys, its plot inside the canvas; and on a slide still too
+tall, a fragment revealed below the fold is scrolled into view.
 """
 
 from __future__ import annotations
@@ -218,3 +219,35 @@ def test_the_fit_check_names_a_slide_that_is_too_tall(tmp_path, page):
     message = tall.describe()
     assert message.startswith("00_toy slide 2 (#/1) 'Too tall': 1280 x ")
     assert f"make cell {cells[3].id} " in message
+
+
+FRAGMENT_BOX_JS = """() => {
+    const slide = Reveal.getCurrentSlide();
+    const fragment = slide.querySelector('.fragment.visible:last-of-type')
+        || slide.querySelector('.fragment.visible');
+    const s = slide.getBoundingClientRect(), f = fragment.getBoundingClientRect();
+    return {scrollTop: slide.scrollTop, top: f.top - s.top, bottom: f.bottom - s.top,
+            visible: s.height};
+}"""
+
+
+def test_a_fragment_below_the_fold_is_scrolled_into_view(tmp_path, page):
+    """Until a too-tall slide is split, its next step must still show something."""
+    code = "\n".join(f"x_{i} = {i}" for i in range(45))
+    cells = [
+        nbformat.v4.new_markdown_cell("## Tall"),
+        nbformat.v4.new_code_cell(code),
+        nbformat.v4.new_markdown_cell("The step at the bottom."),
+    ]
+    for cell, kind in zip(cells, ["slide", "-", "fragment"], strict=True):
+        cell.metadata["slideshow"] = {"slide_type": kind}
+    notebook = tmp_path / "00_tall.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), notebook)
+    deck = _offline_decks_or_skip([notebook], tmp_path / "decks")["00_tall"]
+    open_deck(page, deck)
+    page.evaluate("() => Reveal.next()")
+    page.wait_for_function("() => Reveal.getIndices().f === 0")
+    page.evaluate("() => window.deckSettled()")
+    box = page.evaluate(FRAGMENT_BOX_JS)
+    assert box["scrollTop"] > 0, box
+    assert box["bottom"] <= box["visible"] + 1, f"the revealed step is below the fold: {box}"
