@@ -10,14 +10,15 @@ STAMP  := $(VENV)/.installed
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: lab test notebooks slides slides-offline assignments bench test-torch-next constraints clean help
+.PHONY: lab test notebooks slides slides-offline handouts assignments bench test-torch-next constraints clean help
 
 help:
 	@echo "make lab            open the lessons in JupyterLab"
 	@echo "make test           ruff, unit tests, nbval over every notebook, browser tests"
 	@echo "make notebooks      re-execute every lesson in place, top to bottom, in a fresh kernel"
 	@echo "make slides         export every lesson to a reveal.js deck under build/slides/"
-	@echo "make slides-offline the same decks, loading reveal.js & co from local copies"
+	@echo "make slides-offline the same decks under build/slides-offline/, scripts copied locally"
+	@echo "make handouts       one PDF per lesson, one page per slide, under build/handouts/"
 	@echo "make assignments    nbgrader generate_assignment: students' versions in release/"
 	@echo "make bench          speed benchmarks, printed side by side"
 	@echo "make test-torch-next  the notebook suite again under torch 2.14.1 (second venv)"
@@ -46,6 +47,9 @@ slides: $(STAMP)
 
 slides-offline: $(STAMP)
 	$(PY) -m tools.build_slides --offline
+
+handouts: $(STAMP)
+	$(PY) -m tools.build_handouts
 
 assignments: $(STAMP)
 	$(PY) -m tools.build_assignments

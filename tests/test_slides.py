@@ -1,6 +1,9 @@
 """The lesson decks: every lesson exports, with a sensible number of slides, its
-widgets, its speaker notes, and nothing that should stay out (``skip`` cells,
-answers); offline decks load every script and style sheet from local copies.
+widgets, its speaker notes (outside fragments, so they show from a slide's first
+step), links to the other decks, and nothing that should stay out (``skip``
+cells, answers, ``remove-input`` code); offline decks load every script and
+style sheet from local copies, online ones the same pinned versions from a CDN;
+the two kinds never share a folder, and the index lists every deck built.
 
 Every lesson is exported once per session (online mode, into a temp folder);
 the offline check exports one lesson with the npm assets.
@@ -8,6 +11,7 @@ the offline check exports one lesson with the npm assets.
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import sys
@@ -56,6 +60,33 @@ class _SlideText(HTMLParser):
     def handle_data(self, data):
         if self._depth:
             (self.notes if self._in_notes else self.parts).append(data)
+
+
+class _NotesPlacement(HTMLParser):
+    """For every ``<aside class="notes">``: was it inside a ``<div class="fragment">``?"""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.in_fragment: list[bool] = []
+        self._divs: list[bool] = []  # open <div>s: True for a fragment
+
+    def handle_starttag(self, tag, attrs):
+        classes = (dict(attrs).get("class") or "").split()
+        if tag == "div":
+            self._divs.append("fragment" in classes)
+        if tag == "aside" and "notes" in classes:
+            self.in_fragment.append(any(self._divs))
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self._divs:
+            self._divs.pop()
+
+
+def notes_in_fragments(deck_html: str) -> int:
+    """How many speaker notes sit inside a fragment (reveal.js shows those only at that step)."""
+    parser = _NotesPlacement()
+    parser.feed(deck_html)
+    return sum(parser.in_fragment)
 
 
 def _normalise(text: str) -> str:
@@ -157,7 +188,67 @@ def test_widgets_and_speaker_notes_reach_the_deck(decks, lesson):
         assert 'type="application/vnd.jupyter.widget-state+json"' in deck
     notes = sum(build_slides.slide_type(c) == "notes" for c in prepared.cells)
     assert notes >= 1, f"{lesson.name} has no speaker notes (cells with slide_type 'notes')"
-    assert deck.count('<aside class="notes">') == notes
+    assert deck.count('<aside class="notes tex2jax_ignore">') == notes
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_speaker_notes_show_from_the_first_step_of_their_slide(decks, lesson):
+    deck = decks[lesson.name].deck.read_text(encoding="utf-8")
+    assert '<aside class="notes' in deck
+    assert notes_in_fragments(deck) == 0
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_links_between_lessons_point_at_the_decks(decks, lesson):
+    deck = decks[lesson.name].deck.read_text(encoding="utf-8")
+    assert not re.findall(r'href="[^"]*\.ipynb', deck)
+    for target in re.findall(r'href="(\d\d_[^"#]+\.slides\.html)', deck):
+        assert (decks[lesson.name].deck.parent / target).is_file(), f"{target} was not built"
+
+
+def test_the_index_lists_every_built_deck_not_only_the_last_export(tmp_path):
+    out = tmp_path / "slides"
+    build_slides.build(LESSONS, out)
+    build_slides.build(LESSONS[:1], out)  # one lesson again, e.g. after editing it
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for lesson in LESSONS:
+        assert index.count(f'href="{lesson.stem}.slides.html"') == 1
+    assert build_slides.deck_title(LESSONS[-1]) in html.unescape(index)
+
+
+# --- versions and folders -------------------------------------------------------------
+
+
+def test_online_and_offline_decks_load_the_same_pinned_versions():
+    versions = build_slides.pinned_versions()
+    online, offline = build_slides.asset_urls(False), build_slides.asset_urls(True)
+    assert online.keys() == offline.keys() == build_slides.OFFLINE_COPIES.keys()
+    for name, (src, _) in build_slides.OFFLINE_COPIES.items():
+        package, _ = build_slides._split_package(src)
+        assert online[name].startswith(f"{build_slides.CDN}/{package}@{versions[package]}")
+        assert not REMOTE.match(offline[name])
+    assert online["reveal.js"].endswith("reveal.js@" + versions["reveal.js"])
+    assert re.fullmatch(r"[45]\.\d+\.\d+", versions["reveal.js"])  # 6 renders blank
+    assert "@*" not in online["widget renderer"]
+
+
+def test_online_deck_loads_exactly_the_pinned_urls(decks):
+    deck = decks[LESSONS[0].name].deck.read_text(encoding="utf-8")
+    urls = set(_local_references(deck))
+    pinned = build_slides.asset_urls(False)
+    assert pinned["reveal.js"] + "/dist/reveal.js" in urls
+    assert {pinned["require.js"], pinned["jQuery"], pinned["widget renderer"]} <= urls
+    assert pinned["MathJax"] in urls
+    assert not [url for url in urls if REMOTE.match(url) and not url.startswith(build_slides.CDN)]
+
+
+def test_online_and_offline_decks_refuse_to_share_a_folder(tmp_path):
+    path = tmp_path / "00_toy.ipynb"
+    nbformat.write(_toy_notebook(), path)
+    build_slides.build([path], tmp_path / "out")
+    with pytest.raises(ValueError, match="holds online decks"):
+        build_slides.claim_folder(tmp_path / "out", offline=True)
+    assert build_slides.DEFAULT_OUT != build_slides.DEFAULT_OFFLINE_OUT
 
 
 # --- offline ----------------------------------------------------------------------
@@ -260,6 +351,35 @@ def test_leak_check_finds_left_out_text_when_it_is_there(tmp_path):
     code_line = "print(&#x27;setup boilerplate that stays out of the deck&#x27;)"
     leaky = clean.deck.read_text().replace("Idea one", f"Idea one {code_line}")
     assert leaked_lines(leaky, nb) == ["print('setup boilerplate that stays out of the deck')"]
+
+
+def test_notes_move_to_the_start_of_their_slide_and_remove_input_hides_code(tmp_path):
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            _cell("md", "# Title", "slide"),
+            _cell("md", "## Steps", "slide"),
+            _cell("md", "First step", "fragment"),
+            _cell("code", "print('the code a lecturer hides')", "-", tags=["remove-input"]),
+            _cell("md", "Notes: $x^2$ is the square.", "notes"),
+            _cell("md", "## Next", "slide"),
+            _cell("md", "See [lesson 2](02_deep_mlp_and_shortcuts.ipynb#part).", "-"),
+        ]
+    )
+    nb.cells[3].outputs = [nbformat.v4.new_output("stream", text="the output stays\n")]
+    prepared, _ = build_slides.prepare_for_slides(nb)
+    kinds = [build_slides.slide_type(c) for c in prepared.cells]
+    assert kinds == ["slide", "slide", "notes", "fragment", "-", "slide", "-"]
+    assert "(02_deep_mlp_and_shortcuts.slides.html)" in prepared.cells[-1].source
+    path = tmp_path / "00_toy.ipynb"
+    nbformat.write(nb, path)
+    (report,) = build_slides.build([path], tmp_path / "out")
+    deck = report.deck.read_text(encoding="utf-8")
+    assert notes_in_fragments(deck) == 0
+    assert "the output stays" in deck
+    assert "the code a lecturer hides" not in deck
+    # Without the move, the notes would be inside the fragment (nbconvert's own rule).
+    raw, _ = build_slides.make_exporter(False).from_notebook_node(nb)
+    assert notes_in_fragments(raw) == 1
 
 
 def test_count_deck_slides_counts_innermost_sections():

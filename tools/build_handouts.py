@@ -1,0 +1,144 @@
+"""Print every lesson's deck to a PDF handout, one page per slide.
+
+Usage::
+
+    python -m tools.build_handouts [--out build/handouts] [NOTEBOOK ...]
+
+Each lesson is exported as an offline deck (``tools/build_slides.py --offline``, into
+``build/slides-offline/``: printing needs the scripts, and no network is needed), opened in
+headless Chromium with ``?print-pdf&pdfSeparateFragments=false`` (reveal.js's print layout,
+every fragment step merged onto its slide: lesson 01 prints 11 pages, not one per step), and
+printed with Playwright's ``page.pdf()`` once the deck has settled (Reveal ready, the print
+layout done, MathJax, widgets and images drawn). Headless ``chromium --print-to-pdf`` printed
+a blank page in 3 of 5 tries; waiting for the deck is what makes it reliable.
+
+A slide taller than the canvas prints on more than one page (nothing is cut off);
+``tests/browser/test_decks.py`` names those slides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools import build_slides
+
+DEFAULT_OUT = build_slides.ROOT / "build" / "handouts"
+PRINT_QUERY = "?print-pdf&pdfSeparateFragments=false"
+LOAD_TIMEOUT_MS = 60_000  # a deck settles in 1-3 s here
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+# reveal.js lays the print view out (one .pdf-page per slide, taller for a tall slide) and
+# then fires pdf-ready; the page heights tell how many PDF pages each slide takes.
+PRINT_LAYOUT_JS = """() => {
+    const pages = Array.from(document.querySelectorAll('.reveal .pdf-page'));
+    if (!pages.length || document.querySelector('.reveal.loading-scroll-mode')) return null;
+    const pageHeight = Math.min(...pages.map(p => p.offsetHeight));
+    return pages.map(p => Math.round(p.offsetHeight / pageHeight));
+}"""
+
+
+@dataclass
+class Handout:
+    deck: Path
+    pdf: Path
+    slides: int  # counted in the deck's HTML
+    pages_per_slide: list[int]  # from reveal's print layout
+    seconds: float
+
+
+def find_chromium() -> str | None:
+    if os.access("/usr/bin/chromium", os.X_OK):
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")
+
+
+def print_deck(page, deck: Path, pdf: Path) -> Handout:
+    """Print one deck with an open Playwright ``page``; return what it printed."""
+    start = time.perf_counter()
+    page.goto(deck.as_uri() + PRINT_QUERY, wait_until="domcontentloaded")
+    page.wait_for_function("() => typeof window.deckSettled === 'function'",
+                           timeout=LOAD_TIMEOUT_MS)  # fmt: skip
+    page.wait_for_function(PRINT_LAYOUT_JS, timeout=LOAD_TIMEOUT_MS)
+    page.evaluate("() => window.deckSettled()")
+    pages_per_slide = page.evaluate(PRINT_LAYOUT_JS)
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+    return Handout(
+        deck=deck,
+        pdf=pdf,
+        slides=build_slides.count_deck_slides(deck.read_text(encoding="utf-8")),
+        pages_per_slide=pages_per_slide,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def print_decks(decks: list[Path], out: Path) -> list[Handout]:
+    """Print ``decks`` (offline decks, built) into ``out/<lesson>.pdf`` with one browser."""
+    chromium = find_chromium()
+    if chromium is None:
+        raise RuntimeError("handouts need Chromium (/usr/bin/chromium): apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(
+                viewport={"width": build_slides.SLIDE_WIDTH, "height": build_slides.SLIDE_HEIGHT}
+            )
+            return [
+                print_deck(page, deck, out / deck.name.replace(".slides.html", ".pdf"))
+                for deck in decks
+            ]
+        finally:
+            browser.close()
+
+
+def build(
+    notebooks: list[Path],
+    out: Path = DEFAULT_OUT,
+    decks_dir: Path | None = None,
+    link_assets: bool = False,
+) -> list[Handout]:
+    """Export ``notebooks`` as offline decks into ``decks_dir``, then print them into ``out``."""
+    reports = build_slides.build(notebooks, decks_dir, offline=True, link_assets=link_assets)
+    return print_decks([report.deck for report in reports], out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.build_handouts", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every lesson")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="default: build/handouts")
+    args = parser.parse_args(argv)
+    notebooks = args.notebooks or build_slides.lesson_notebooks()
+    missing = [str(notebook) for notebook in notebooks if not notebook.is_file()]
+    if missing or not notebooks:
+        print(f"no such notebook: {', '.join(missing) or 'no lessons'}", file=sys.stderr)
+        return 2
+    try:
+        handouts = build(notebooks, args.out)
+    except (ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for h in handouts:
+        pages = sum(h.pages_per_slide)
+        tall = [i for i, n in enumerate(h.pages_per_slide, start=1) if n > 1]
+        note = f"; slide(s) {', '.join(map(str, tall))} take more than one page" if tall else ""
+        print(f"{h.pdf}: {pages} pages for {h.slides} slides{note} ({h.seconds:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
