@@ -10,7 +10,7 @@ touched. Runs repeat bit for bit on one machine with one thread count.
 from __future__ import annotations
 
 import math
-import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +20,7 @@ from torch import nn
 
 from .activations import ActivationSpec
 from .model import ExampleDeepNeuralNetwork, make_model_pair
+from .validation import check_finite, check_integer, check_memory, check_real, check_seed
 
 __all__ = [
     "OPTIMIZERS",
@@ -44,21 +45,13 @@ CHANCE_LOSS = math.log(2.0)
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
-    return int(value)
+    if name == "seed":
+        return check_seed(value)
+    return check_integer(value, name, minimum=minimum)
 
 
 def _check_real(name: str, value: object, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if not math.isfinite(value) or (value <= 0 if positive else value < 0):
-        expected = "a finite number > 0" if positive else "a finite number >= 0"
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
-    return value
+    return check_real(value, name, minimum=None if positive else 0.0, positive=positive)
 
 
 # --- Data --------------------------------------------------------------------------------
@@ -91,7 +84,8 @@ def make_spirals(
     Returns:
         ``(X, y)``: ``X`` of shape :math:`(N, 2)` (float32, within about
         ``[-1, 1]^2``), ``y`` of shape :math:`(N,)` (float32, ``0.`` for the first
-        ``N/2`` points, ``1.`` for the rest).
+        ``N/2`` points, ``1.`` for the rest); both in torch's default dtype
+        (float32 unless changed).
 
     Example::
 
@@ -105,9 +99,15 @@ def make_spirals(
     noise = _check_real("noise", noise, positive=False)
     turns = _check_real("turns", turns, positive=True)
     seed = _check_int("seed", seed, minimum=0)
+    # t, the label, radius, angle, cos, sin, the noise and X: about a dozen numbers per point.
+    element = torch.empty(0).element_size()
+    check_memory(
+        n_points * 12 * element, f"make_spirals(n_points={n_points:,})", "use fewer n_points"
+    )
     generator = torch.Generator().manual_seed(seed)
     t = torch.rand(n_points, generator=generator)
-    label = (torch.arange(n_points) >= n_points // 2).float()
+    # X and y in the same dtype, torch's default (float32 unless changed).
+    label = (torch.arange(n_points) >= n_points // 2).to(t.dtype)
     radius = 0.1 + 0.9 * t
     angle = 2.0 * math.pi * turns * t + math.pi * label
     X = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=1)
@@ -193,6 +193,9 @@ def _check_data(X: torch.Tensor, y: torch.Tensor) -> None:
             f"y must have shape (N,) = ({X.shape[0]},) to match X {tuple(X.shape)}, "
             f"got {tuple(y.shape)}"
         )
+    if not X.is_floating_point():
+        raise TypeError(f"X must be a floating-point tensor, got dtype {X.dtype}")
+    check_finite(X, "X")
     if not bool(((y == 0) | (y == 1)).all()):
         raise ValueError(f"y must hold class labels 0 and 1 only, got values {y.unique().tolist()}")
 
@@ -277,7 +280,11 @@ def train(
             raise ValueError(f"batch_size must be at most N = {n_points}, got {batch_size}")
     seed = _check_int("seed", seed, minimum=0)
 
+    check_memory(
+        steps * 2 * 4, f"steps={steps:,}", "use fewer steps (two numbers are kept per step)"
+    )
     y = y.to(X.dtype)
+    was_training = model.training
     opt = _make_optimizer(optimizer, model.parameters(), lr)
     generator = torch.Generator().manual_seed(seed)
     order = torch.arange(n_points)
@@ -304,7 +311,23 @@ def train(
         # cost a synchronisation each time on a GPU.
         losses[step] = loss.detach()
         accuracies[step] = ((logits.detach() > 0).to(y_batch.dtype) == y_batch).float().mean()
+    model.train(was_training)
+    _warn_if_diverged(losses, lr)
     return TrainingHistory(losses=losses.tolist(), accuracies=accuracies.tolist())
+
+
+def _warn_if_diverged(losses: torch.Tensor, lr: float) -> None:
+    """Say so when training blew up, instead of returning NaN losses without a word."""
+    finite = torch.isfinite(losses)
+    if not bool(finite.all()):
+        step = int((~finite).nonzero()[0])
+        warnings.warn(
+            f"train: the loss became {float(losses[step])} at step {step} and the weights "
+            f"are no longer usable; lr={lr!r} is too large for this model: try a learning "
+            f"rate 10-100 times smaller (e.g. lr={lr / 30:.2g})",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 @torch.no_grad()

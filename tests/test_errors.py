@@ -123,8 +123,8 @@ def test_seed_must_be_an_integer(seed):
         make_model_pair([3, 1], seed=seed)
 
 
-@pytest.mark.parametrize("digits", [0, -1, 2.5])
-def test_print_gradients_digits(digits):
+@pytest.mark.parametrize("digits, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError)])
+def test_print_gradients_digits(digits, error):
     plain, _ = make_model_pair([3, 1])
-    with pytest.raises(ValueError, match="significant_digits must be a positive integer"):
+    with pytest.raises(error, match="significant_digits must be a positive integer"):
         print_gradients(plain, torch.ones(1, 3), significant_digits=digits)
