@@ -104,6 +104,7 @@ def _is_elementwise_function(spec: Callable) -> bool:
         return False
     return isinstance(result, torch.Tensor) and result.shape == probe.shape
 
+
 #: Registered activation names and the factories that build them.
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "gelu": GELU,

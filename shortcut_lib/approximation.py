@@ -118,7 +118,14 @@ def max_error_vs_coefficient(
         float64 tensor of shape ``(len(coefficients),)``.
     """
     _check_target(target)
-    c = torch.as_tensor(coefficients, dtype=torch.float64)
+    if isinstance(coefficients, (str, bytes)):
+        raise TypeError(f"coefficients must be a 1-D sequence of numbers, got {coefficients!r}")
+    try:
+        c = torch.as_tensor(coefficients, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(
+            f"coefficients must be a 1-D sequence of numbers, got {coefficients!r}"
+        ) from None
     if c.ndim != 1 or c.numel() == 0:
         raise ValueError(
             f"coefficients must be a non-empty 1-D sequence, got shape {tuple(c.shape)}"

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .validation import (
+    check_bool,
     check_finite,
     check_layer_sizes,
     check_memory,
@@ -72,8 +73,7 @@ def shortcut_mask(layer_sizes: Sequence[int], use_shortcut: bool = True) -> list
         [True, True, True, True, False]
     """
     sizes = check_layer_sizes(layer_sizes)
-    if not isinstance(use_shortcut, bool):
-        raise TypeError(f"use_shortcut must be True or False, got {use_shortcut!r}")
+    use_shortcut = check_bool(use_shortcut, "use_shortcut")
     return [
         use_shortcut and n_in == n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
     ]

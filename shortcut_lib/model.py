@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .activations import ActivationSpec, activation_label, make_activation
-from .validation import check_input, check_layer_sizes, check_memory, check_seed
+from .validation import check_bool, check_input, check_layer_sizes, check_memory, check_seed
 
 __all__ = ["ExampleDeepNeuralNetwork", "make_model_pair"]
 
@@ -65,11 +65,7 @@ class ExampleDeepNeuralNetwork(nn.Module):
             f"a network with {n_parameters:,} parameters",
             "use fewer or smaller layers in layer_sizes",
         )
-        if not isinstance(use_shortcut, bool):
-            raise TypeError(
-                f"use_shortcut must be True or False, got {use_shortcut!r} "
-                f"({type(use_shortcut).__name__})"
-            )
+        use_shortcut = check_bool(use_shortcut, "use_shortcut")
         self.layer_sizes = sizes
         self.use_shortcut = use_shortcut
         self.activation = activation_label(activation)

@@ -570,7 +570,9 @@ def first_layer_gradients_by_depth(depths: Sequence[int], **options) -> DepthSwe
     """
     if "depth" in options or "weights" in options:
         raise TypeError("first_layer_gradients_by_depth takes depths=..., not depth/weights")
-    depths = [_check_positive_int(d, "depths[i]") for d in depths]
+    if isinstance(depths, (str, bytes)) or not isinstance(depths, Sequence):
+        raise TypeError(f"depths must be a list or range of depths, got {depths!r}")
+    depths = [_check_positive_int(d, f"depths[{i}]") for i, d in enumerate(depths)]
     if not depths:
         raise ValueError("depths must not be empty")
     scale = options.pop("residual_scale", 1.0)
@@ -606,6 +608,11 @@ def gradient_quantiles(
     """
     if not isinstance(values, torch.Tensor) or not values.is_floating_point():
         raise TypeError(f"values must be a floating-point tensor, got {values!r}")
+    if values.ndim == 0 or not -values.ndim <= dim < values.ndim or values.shape[dim] == 0:
+        raise ValueError(
+            f"values must have a non-empty population dimension dim={dim!r}, "
+            f"got shape {tuple(values.shape)}"
+        )
     q = torch.tensor(list(quantiles), dtype=values.dtype, device=values.device)
     if q.numel() == 0 or bool(((q < 0) | (q > 1)).any()):
         raise ValueError(f"quantiles must lie in [0, 1], got {list(quantiles)!r}")

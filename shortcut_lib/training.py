@@ -316,18 +316,28 @@ def train(
     return TrainingHistory(losses=losses.tolist(), accuracies=accuracies.tolist())
 
 
+_DIVERGED_ADVICE = "its weights hold NaN or inf (a diverged train?); rebuild it, lower lr"
+
+#: :func:`train` warns when the loss ends this many times above where it started.
+DIVERGENCE_FACTOR = 10.0
+
+
 def _warn_if_diverged(losses: torch.Tensor, lr: float) -> None:
-    """Say so when training blew up, instead of returning NaN losses without a word."""
+    """Say so when training blew up, instead of returning NaN or huge losses without a word."""
     finite = torch.isfinite(losses)
     if not bool(finite.all()):
         step = int((~finite).nonzero()[0])
-        warnings.warn(
-            f"train: the loss became {float(losses[step])} at step {step} and the weights "
-            f"are no longer usable; lr={lr!r} is too large for this model: try a learning "
-            f"rate 10-100 times smaller (e.g. lr={lr / 30:.2g})",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+        what = f"the loss became {float(losses[step])} at step {step}"
+    elif float(losses[-1]) > DIVERGENCE_FACTOR * max(float(losses[0]), CHANCE_LOSS):
+        what = f"the loss grew from {float(losses[0]):.4g} to {float(losses[-1]):.4g}"
+    else:
+        return
+    warnings.warn(
+        f"train diverged: {what}; lr={lr!r} is too large for this model: try a "
+        f"learning rate 10-100 times smaller (e.g. lr={lr / 30:.2g})",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 @torch.no_grad()
@@ -341,6 +351,7 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float,
     _check_data(X, y)
     y = y.to(X.dtype)
     logits = _logits(model, X)
+    check_finite(logits, "the model's logits", _DIVERGED_ADVICE)
     loss = F.binary_cross_entropy_with_logits(logits, y)
     accuracy = ((logits > 0).to(y.dtype) == y).float().mean()
     return float(loss), float(accuracy)
@@ -370,6 +381,8 @@ def decision_grid(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     extent = _check_real("extent", extent, positive=True)
     resolution = _check_int("resolution", resolution, minimum=2)
+    # Points, logits and probabilities: a handful of numbers per grid point.
+    check_memory(resolution**2 * 8 * 8, f"resolution={resolution:,}", "use a smaller resolution")
     # The grid follows the model's parameters: same dtype, same device.
     parameter = next(model.parameters(), None)
     dtype = parameter.dtype if parameter is not None else torch.get_default_dtype()

@@ -8,6 +8,7 @@ import numbers
 import os
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "check_finite",
     "check_memory",
     "check_gradient_means",
+    "check_mapping",
     "memory_limit_bytes",
 ]
 
@@ -95,7 +97,7 @@ def check_real(
 
 def check_bool(value: object, name: str) -> bool:
     """``True`` or ``False`` (numpy's ``bool_`` too); ``1`` and ``"yes"`` are rejected."""
-    if type(value).__name__ == "bool_" and type(value).__module__ == "numpy":
+    if isinstance(value, np.bool_):
         return bool(value)
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {value!r} ({_kind(value)})")
@@ -137,6 +139,13 @@ def check_memory(n_bytes: float, what: str, advice: str) -> None:
         )
 
 
+def check_mapping(value: object, name: str, example: str) -> Mapping:
+    """Raise a TypeError unless ``value`` is a dict-like mapping (``example`` shows one)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict such as {example}, got {_kind(value)}")
+    return value
+
+
 def check_gradient_means(means: object, name: str) -> dict[str, float]:
     """A table ``{"layers.0.0.weight": mean |grad|, ...}`` as a dict of floats, or a clear error.
 
@@ -160,8 +169,7 @@ def check_gradient_means(means: object, name: str) -> dict[str, float]:
         value = float(value)
         if not (math.isfinite(value) and value >= 0):
             raise ValueError(
-                f"{name}[{key!r}] must be a finite number >= 0 (a mean |gradient|), "
-                f"got {value!r}"
+                f"{name}[{key!r}] must be a finite number >= 0 (a mean |gradient|), got {value!r}"
             )
         table[key] = value
     return table
