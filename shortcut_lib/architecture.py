@@ -163,5 +163,6 @@ def linearity_gap(
     with torch.no_grad():
         f0 = function(torch.zeros_like(x))
         gap = function(scale * x) - f0 - scale * (function(x) - f0)
-    check_finite(gap, "function's output", "the function overflowed or returned NaN")
+    advice = f"the function overflowed or returned NaN at scale={scale!r} (try a smaller scale)"
+    check_finite(gap, "function's output", advice)
     return float(gap.abs().max())
