@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
-from .validation import check_finite, check_positive_int, check_target
+from .validation import check_positive_int, check_target
 
 __all__ = ["layer_gradient_means", "print_gradients"]
 
 
+def _reject_overflow(measure: Callable[..., dict[str, float]]) -> Callable[..., dict[str, float]]:
+    """Turn a non-finite gradient mean into an error that says what to change."""
+
+    @functools.wraps(measure)
+    def checked(*args, **kwargs) -> dict[str, float]:
+        means = measure(*args, **kwargs)
+        bad = [name for name, value in means.items() if not math.isfinite(value)]
+        if bad:
+            raise ValueError(f"the gradient of {bad[0]} is not finite; {_OVERFLOW_ADVICE}")
+        return means
+
+    return checked
+
+
+# Decorators, so that the body (which lesson 03 prints) stays the measurement alone;
+# enable_grad: the measurement works inside a notebook's `with torch.no_grad():` too.
+@_reject_overflow
+@torch.enable_grad()
 def layer_gradient_means(
     model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None
 ) -> dict[str, float]:
@@ -47,23 +67,17 @@ def layer_gradient_means(
     # Measure the weights' gradients only: a caller's x that requires grad keeps its .grad.
     x = x.detach()
     model.zero_grad(set_to_none=True)
-    with torch.enable_grad():
-        output = model(x)
-        if target is None:
-            target = torch.zeros_like(output)
-        check_target(target, output)
-        check_finite(output, "the model's output", _OVERFLOW_ADVICE)
-        loss = nn.functional.mse_loss(output, target)
-        loss.backward()
-    means = {
+    output = model(x)
+    if target is None:
+        target = torch.zeros_like(output)
+    check_target(target, output)
+    loss = nn.functional.mse_loss(output, target)
+    loss.backward()
+    return {
         name: param.grad.abs().mean().item()
         for name, param in model.named_parameters()
         if name.endswith("weight") and param.grad is not None
     }
-    bad = [name for name, value in means.items() if not math.isfinite(value)]
-    if bad:
-        raise ValueError(f"the gradient of {bad[0]} is not finite; {_OVERFLOW_ADVICE}")
-    return means
 
 
 _OVERFLOW_ADVICE = (
