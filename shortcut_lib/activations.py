@@ -14,6 +14,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from .validation import check_real
+
 __all__ = [
     "GELU",
     "GELU_CUBIC_COEFFICIENT",
@@ -58,14 +60,7 @@ class GELU(nn.Module):
 
     def __init__(self, cubic_coefficient: float = GELU_CUBIC_COEFFICIENT) -> None:
         super().__init__()
-        if isinstance(cubic_coefficient, bool) or not isinstance(cubic_coefficient, (int, float)):
-            raise TypeError(
-                f"cubic_coefficient must be a real number, got {cubic_coefficient!r} "
-                f"({type(cubic_coefficient).__name__})"
-            )
-        if not math.isfinite(cubic_coefficient):
-            raise ValueError(f"cubic_coefficient must be finite, got {cubic_coefficient!r}")
-        self.cubic_coefficient = float(cubic_coefficient)
+        self.cubic_coefficient = check_real(cubic_coefficient, "cubic_coefficient")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Python-float constants take the input's dtype and device, so float64
@@ -79,7 +74,36 @@ class GELU(nn.Module):
         return f"cubic_coefficient={self.cubic_coefficient}"
 
 
-ActivationSpec = str | Callable[[], nn.Module]
+ActivationSpec = str | Callable[[], nn.Module] | Callable[[torch.Tensor], torch.Tensor]
+
+
+class Elementwise(nn.Module):
+    """A plain elementwise function (``F.gelu``, ``torch.tanh``) wrapped as a module.
+
+    Lets ``activation=F.gelu`` mean what a learner expects: that function after every layer.
+    """
+
+    def __init__(self, function: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        super().__init__()
+        self.function = function
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.function(x)
+
+    def extra_repr(self) -> str:
+        return getattr(self.function, "__name__", repr(self.function))
+
+
+def _is_elementwise_function(spec: Callable) -> bool:
+    """Does ``spec`` map a tensor to a tensor of the same shape (so it is not a factory)?"""
+    probe = torch.linspace(-1.0, 1.0, 3)
+    try:
+        with torch.no_grad():
+            result = spec(probe)
+    except Exception:  # noqa: BLE001 - anything that fails here is simply not a function of x
+        return False
+    return isinstance(result, torch.Tensor) and result.shape == probe.shape
+
 
 #: Registered activation names and the factories that build them.
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -98,7 +122,8 @@ def make_activation(spec: ActivationSpec) -> nn.Module:
     Args:
         spec: one of ``ACTIVATIONS`` (``"gelu"``, ``"gelu_exact"``, ``"relu"``,
             ``"tanh"``, ``"sigmoid"``, ``"identity"``) or a zero-argument
-            callable returning an ``nn.Module``.
+            callable returning an ``nn.Module``, or a plain elementwise function
+            of a tensor (``F.gelu``, ``torch.tanh``), which is wrapped in a module.
 
     Raises:
         ValueError: an unknown name (the message lists the valid ones).
@@ -127,7 +152,16 @@ def make_activation(spec: ActivationSpec) -> nn.Module:
             f"activation must be one of {valid} or a zero-argument callable returning an "
             f"nn.Module, got {spec!r} ({type(spec).__name__})"
         )
-    module = spec()
+    if not isinstance(spec, type) and _is_elementwise_function(spec):
+        return Elementwise(spec)
+    try:
+        module = spec()
+    except TypeError as error:
+        raise TypeError(
+            f"activation {spec!r} could not be called without arguments ({error}); pass a "
+            "registered name such as 'gelu', a module class such as nn.GELU, or an "
+            "elementwise function of a tensor such as torch.tanh"
+        ) from None
     if not isinstance(module, nn.Module):
         raise TypeError(
             f"the activation factory {spec!r} returned {module!r} "

@@ -14,12 +14,12 @@ All measurements run in float64, so they do not depend on the float32 rounding o
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 
 import torch
 
 from .activations import GELU
+from .validation import check_finite, check_integer, check_memory, check_real
 
 __all__ = [
     "APPROXIMATION_TARGETS",
@@ -38,11 +38,7 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def _check_coefficient(value: float, name: str = "cubic_coefficient") -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
+    return check_real(value, name)
 
 
 def _check_target(target: str) -> str:
@@ -66,10 +62,9 @@ def x_grid(x_range: Sequence[float] = (-10.0, 10.0), num_points: int = 4001) -> 
     high = _check_coefficient(x_range[1], "x_range[1]")
     if not low < high:
         raise ValueError(f"x_range must have low < high, got {tuple(x_range)!r}")
-    if isinstance(num_points, bool) or not isinstance(num_points, numbers.Integral):
-        raise TypeError(f"num_points must be an integer, got {num_points!r}")
-    if num_points < 2:
-        raise ValueError(f"num_points must be at least 2, got {num_points!r}")
+    num_points = check_integer(num_points, "num_points", minimum=2)
+    # A measurement holds a few float64 copies of the grid.
+    check_memory(num_points * 8 * 6, f"num_points={num_points:,}", "use fewer num_points")
     return torch.linspace(low, high, int(num_points), dtype=torch.float64)
 
 
@@ -97,6 +92,7 @@ def approximation_error(
     """
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError(f"x must be a floating-point torch.Tensor, got {x!r}")
+    check_finite(x, "x")
     c = _check_coefficient(cubic_coefficient)
     if _check_target(target) == "gelu":
         return GELU(c)(x) - torch.nn.functional.gelu(x)
@@ -122,7 +118,14 @@ def max_error_vs_coefficient(
         float64 tensor of shape ``(len(coefficients),)``.
     """
     _check_target(target)
-    c = torch.as_tensor(coefficients, dtype=torch.float64)
+    if isinstance(coefficients, (str, bytes)):
+        raise TypeError(f"coefficients must be a 1-D sequence of numbers, got {coefficients!r}")
+    try:
+        c = torch.as_tensor(coefficients, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(
+            f"coefficients must be a 1-D sequence of numbers, got {coefficients!r}"
+        ) from None
     if c.ndim != 1 or c.numel() == 0:
         raise ValueError(
             f"coefficients must be a non-empty 1-D sequence, got shape {tuple(c.shape)}"
@@ -130,6 +133,11 @@ def max_error_vs_coefficient(
     if not bool(torch.isfinite(c).all()):
         raise ValueError("coefficients must be finite, but some are NaN or infinite")
     x = x_grid(x_range, num_points)
+    check_memory(
+        c.numel() * x.numel() * 8 * 4,
+        f"{c.numel():,} coefficients x {x.numel():,} points",
+        "pass fewer coefficients or fewer num_points",
+    )
     # One (coefficients x points) matrix: a few hundred coefficients cost milliseconds.
     cdf_tanh = 0.5 * (1.0 + torch.tanh(_SQRT_2_OVER_PI * (x + c[:, None] * x.pow(3))))
     cdf_exact = 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
@@ -172,12 +180,22 @@ def minimax_cubic_coefficient(
         target: ``"gelu"`` or ``"cdf"``.
         bracket: ``(low, high)`` interval searched; the max error must have a single
             minimum in it (true for ``(0, 0.1)`` and any range).
-        tolerance: stop when the bracket is narrower than this.
+        tolerance: stop when the bracket is narrower than this (> 0, and not below
+            what float64 resolves in the bracket).
     """
     _check_target(target)
-    low, high = (_check_coefficient(v, "bracket") for v in bracket)
+    if isinstance(bracket, (str, bytes)) or not isinstance(bracket, Sequence) or len(bracket) != 2:
+        raise TypeError(f"bracket must be a pair (low, high), got {bracket!r}")
+    low, high = (_check_coefficient(v, f"bracket[{i}]") for i, v in enumerate(bracket))
     if not low < high:
         raise ValueError(f"bracket must have low < high, got {bracket!r}")
+    tolerance = check_real(tolerance, "tolerance", positive=True)
+    resolution = 4 * math.ulp(max(abs(low), abs(high)))
+    if tolerance < resolution:
+        raise ValueError(
+            f"tolerance must be at least {resolution:.3g} (float64 cannot narrow the bracket "
+            f"{tuple(bracket)!r} further), got {tolerance!r}"
+        )
     x = x_grid(x_range, num_points)
 
     def worst(c: float) -> float:
@@ -187,7 +205,11 @@ def minimax_cubic_coefficient(
     a, b = low, high
     c1, c2 = b - inverse_golden * (b - a), a + inverse_golden * (b - a)
     f1, f2 = worst(c1), worst(c2)
-    while b - a > tolerance:
+    # Each step shrinks the bracket by the golden ratio: this many steps reach the tolerance.
+    max_steps = math.ceil(math.log((b - a) / tolerance) / -math.log(inverse_golden)) + 2
+    for _ in range(max_steps):
+        if not b - a > tolerance:
+            break
         if f1 < f2:
             b, c2, f2 = c2, c1, f1
             c1 = b - inverse_golden * (b - a)

@@ -7,15 +7,20 @@ whose ``GELU()`` went into ``nn.Linear``'s ``bias`` argument, leaving no activat
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .validation import check_layer_sizes
+from .validation import (
+    check_bool,
+    check_finite,
+    check_layer_sizes,
+    check_memory,
+    check_positive_int,
+    check_real,
+)
 
 __all__ = [
     "ArchitectureSummary",
@@ -29,13 +34,7 @@ __all__ = [
 
 
 def _check_positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be a positive integer, got {value!r} ({type(value).__name__})"
-        )
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_positive_int(value, name)
 
 
 def deep_mlp_sizes(
@@ -57,6 +56,7 @@ def deep_mlp_sizes(
     width = _check_positive_int(width, "width")
     in_features = width if in_features is None else _check_positive_int(in_features, "in_features")
     out_features = _check_positive_int(out_features, "out_features")
+    check_memory(depth * 8, f"depth={depth:,}", "use a smaller depth")
     return [in_features] + [width] * (depth - 1) + [out_features]
 
 
@@ -73,8 +73,7 @@ def shortcut_mask(layer_sizes: Sequence[int], use_shortcut: bool = True) -> list
         [True, True, True, True, False]
     """
     sizes = check_layer_sizes(layer_sizes)
-    if not isinstance(use_shortcut, bool):
-        raise TypeError(f"use_shortcut must be True or False, got {use_shortcut!r}")
+    use_shortcut = check_bool(use_shortcut, "use_shortcut")
     return [
         use_shortcut and n_in == n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
     ]
@@ -151,8 +150,12 @@ def linearity_gap(
     """
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError(f"x must be a floating-point torch.Tensor, got {x!r}")
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not math.isfinite(scale):
-        raise TypeError(f"scale must be a finite real number, got {scale!r}")
+    scale = check_real(scale, "scale")
+    if x.numel() == 0:
+        raise ValueError(f"x is empty (shape {tuple(x.shape)}); expected at least one value")
+    check_finite(x, "x")
+    if not callable(function):
+        raise TypeError(f"function must be a module or callable, got {type(function).__name__}")
     if scale in (0, 1):
         raise ValueError(
             f"scale must differ from 0 and 1 (the check is trivial there), got {scale!r}"
@@ -160,4 +163,6 @@ def linearity_gap(
     with torch.no_grad():
         f0 = function(torch.zeros_like(x))
         gap = function(scale * x) - f0 - scale * (function(x) - f0)
+    advice = f"the function overflowed or returned NaN at scale={scale!r} (try a smaller scale)"
+    check_finite(gap, "function's output", advice)
     return float(gap.abs().max())

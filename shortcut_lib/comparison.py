@@ -21,7 +21,14 @@ from torch import nn
 from .activations import ActivationSpec
 from .gradients import layer_gradient_means
 from .model import ExampleDeepNeuralNetwork
-from .validation import check_input, check_layer_sizes
+from .validation import (
+    check_gradient_means,
+    check_input,
+    check_layer_sizes,
+    check_memory,
+    check_positive_int,
+    check_seed,
+)
 
 __all__ = [
     "BOOK_INPUT",
@@ -44,13 +51,7 @@ BOOK_INPUT = torch.tensor([[1.0, 0.0, -1.0]])
 
 
 def _check_positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"{name} must be a positive integer, got {value!r} ({type(value).__name__})"
-        )
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return check_positive_int(value, name)
 
 
 def deep_layer_sizes(depth: int, width: int) -> list[int]:
@@ -64,13 +65,14 @@ def deep_layer_sizes(depth: int, width: int) -> list[int]:
         >>> deep_layer_sizes(5, 3)  # the book's network
         [3, 3, 3, 3, 3, 1]
     """
-    _check_positive_int(depth, "depth")
-    _check_positive_int(width, "width")
+    depth = _check_positive_int(depth, "depth")
+    width = _check_positive_int(width, "width")
+    check_memory(depth * 8, f"depth={depth:,}", "use a smaller depth")
     return [width] * depth + [1]
 
 
 def default_input(
-    width: int, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+    width: int, dtype: torch.dtype | None = None, device: torch.device | str | None = None
 ) -> torch.Tensor:
     r"""The sample input used when none is given: ``width`` values evenly spaced from 1 to -1.
 
@@ -81,9 +83,13 @@ def default_input(
     not random, so the seed changes only the weights.
 
     Shape:
-        Output: :math:`(1, \text{width})`, of the given dtype (float32) and device.
+        Output: :math:`(1, \text{width})`, of the given dtype (default: torch's default
+        dtype, float32 unless changed) and device.
     """
-    _check_positive_int(width, "width")
+    width = _check_positive_int(width, "width")
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    check_memory(width * 4 * 8, f"width={width:,}", "use a smaller width")
     return torch.linspace(1.0, -1.0, width, dtype=dtype, device=device).unsqueeze(0)
 
 
@@ -123,10 +129,7 @@ def compare_gradients(
         ('0.0002017', '0.2217')
     """
     sizes = check_layer_sizes(layer_sizes)
-    if x is None:
-        x = default_input(sizes[0])
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
+    seed = check_seed(seed)
     # make_model_pair builds two networks with equal weights; building one and running
     # it with its shortcuts off, then on, gives the same numbers bit for bit at half the
     # cost (building the modules took as long as both backward passes; an explorer
@@ -134,6 +137,9 @@ def compare_gradients(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = ExampleDeepNeuralNetwork(sizes, use_shortcut=True, activation=activation)
+    if x is None:  # the input follows the model: its dtype (torch's default) and device
+        weight = model.layers[0][0].weight
+        x = default_input(sizes[0], dtype=weight.dtype, device=weight.device)
     with_shortcuts = model.shortcut_mask
     model.shortcut_mask = [False] * len(with_shortcuts)
     plain = layer_gradient_means(model, x)
@@ -162,10 +168,7 @@ def vanishing_ratio(means: Mapping[str, float]) -> float:
     Raises:
         ValueError: ``means`` is empty.
     """
-    if not isinstance(means, Mapping):
-        raise TypeError(
-            f"means must be a dict of layer name -> gradient mean, got {type(means).__name__}"
-        )
+    means = check_gradient_means(means, "means")
     if not means:
         raise ValueError("means is empty; expected at least one layer's gradient mean")
     values = list(means.values())
@@ -200,6 +203,12 @@ def max_weight_difference(model_a: nn.Module, model_b: nn.Module) -> float:
                 f"{name} has shape {tuple(tensor_a.shape)} in model_a but "
                 f"{tuple(tensor_b.shape)} in model_b"
             )
+        for which, tensor in (("model_a", tensor_a), ("model_b", tensor_b)):
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise ValueError(
+                    f"{which}'s {name} holds NaN or infinite values, so the weights cannot "
+                    "be compared; rebuild the model (its training or initialisation diverged)"
+                )
         if tensor_a.numel():
             diff = (tensor_a.detach().double() - tensor_b.detach().double()).abs().max().item()
             largest = max(largest, diff)
@@ -222,12 +231,13 @@ def format_gradient_table(
         ...
         4       0.005050     1.326             262.6
     """
+    plain = check_gradient_means(plain, "plain")
+    shortcut = check_gradient_means(shortcut, "shortcut")
     if list(plain) != list(shortcut):
         raise ValueError(
             f"plain and shortcut must have the same layers, got {list(plain)} and {list(shortcut)}"
         )
-    _check_positive_int(significant_digits, "significant_digits")
-    digits = significant_digits
+    digits = _check_positive_int(significant_digits, "significant_digits")
 
     def number(value: float) -> str:
         # "#" keeps trailing zeros (0.3290, not 0.329) so every cell shows the same

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .activations import ActivationSpec, activation_label, make_activation
-from .validation import check_input, check_layer_sizes
+from .validation import check_bool, check_input, check_layer_sizes, check_memory, check_seed
 
 __all__ = ["ExampleDeepNeuralNetwork", "make_model_pair"]
 
@@ -59,11 +59,13 @@ class ExampleDeepNeuralNetwork(nn.Module):
     ) -> None:
         super().__init__()
         sizes = check_layer_sizes(layer_sizes)
-        if not isinstance(use_shortcut, bool):
-            raise TypeError(
-                f"use_shortcut must be True or False, got {use_shortcut!r} "
-                f"({type(use_shortcut).__name__})"
-            )
+        n_parameters = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        check_memory(
+            n_parameters * torch.empty(0).element_size(),
+            f"a network with {n_parameters:,} parameters",
+            "use fewer or smaller layers in layer_sizes",
+        )
+        use_shortcut = check_bool(use_shortcut, "use_shortcut")
         self.layer_sizes = sizes
         self.use_shortcut = use_shortcut
         self.activation = activation_label(activation)
@@ -107,8 +109,7 @@ def make_model_pair(
         seed: seed of the initial weights (an integer).
         activation: as for :class:`ExampleDeepNeuralNetwork`.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
+    seed = check_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         plain = ExampleDeepNeuralNetwork(layer_sizes, use_shortcut=False, activation=activation)

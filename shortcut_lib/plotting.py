@@ -29,6 +29,8 @@ from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullLocator
 from matplotlib.transforms import Bbox
 
+from .validation import check_gradient_means, check_mapping
+
 __all__ = [
     "COLORS",
     "OKABE_ITO",
@@ -119,10 +121,25 @@ def new_figure(
     pyplot straight away: Jupyter shows it only when a cell returns or displays
     it, and explorers that redraw often do not pile figures up in memory.
     """
-    with figure_style():
-        fig, axes = plt.subplots(nrows, ncols, figsize=figsize, layout="constrained", **kwargs)
+    open_before = set(plt.get_fignums())
+    try:
+        with figure_style():
+            fig, axes = plt.subplots(nrows, ncols, figsize=figsize, layout="constrained", **kwargs)
+    except Exception:  # bad arguments: leave no half-made figure open in pyplot
+        for number in set(plt.get_fignums()) - open_before:
+            plt.close(number)
+        raise
     plt.close(fig)
     return fig, axes
+
+
+def _check_figure(figure: object) -> None:
+    """``figure=`` of a redraw: ``None`` or a figure from :func:`new_figure` or an earlier call."""
+    if figure is not None and (not isinstance(figure, Figure) or not figure.axes):
+        raise TypeError(
+            f"figure must be None or a Figure with axes (from new_figure or an earlier "
+            f"call), got {figure!r} ({type(figure).__name__})"
+        )
 
 
 def figure_to_png(fig: Figure) -> bytes:
@@ -246,6 +263,9 @@ def plot_activations(
         A figure with one axes (functions) or two (functions, derivatives); each
         line's label is its legend text.
     """
+    check_mapping(values, "values", '{"gelu": y_values}')
+    if derivatives is not None:
+        check_mapping(derivatives, "derivatives", '{"gelu": slopes}')
     x_array = _as_array(x)
     if not values:
         raise ValueError("values is empty; expected at least one curve, e.g. {'gelu': ...}")
@@ -304,6 +324,7 @@ def plot_gelu_error(x: Sequence[float], errors: Mapping[float, Sequence[float]])
         A figure whose axes has a log y axis, one line per coefficient (``|error|``,
         floored at 1e-8 where it crosses zero) and a dotted line at each maximum.
     """
+    check_mapping(errors, "errors", "{0.044715: errors_along_x}")
     x_array = _as_array(x)
     if not errors:
         raise ValueError("errors is empty; expected {coefficient: error values}")
@@ -388,6 +409,7 @@ def plot_coefficient_scan(
     Returns:
         A figure with a log y axis; a dotted vertical line marks 0.044715.
     """
+    check_mapping(max_errors, "max_errors", '{"gelu": errors_per_c}')
     c = _as_array(coefficients)
     if not max_errors:
         raise ValueError("max_errors is empty; expected {'gelu': ..., 'cdf': ...}")
@@ -416,6 +438,8 @@ def plot_gelu_explorer_view(
             coefficient is marked on it.
         figure: a figure from an earlier call, cleared and redrawn (cheaper than a new one).
     """
+    check_mapping(max_errors, "max_errors", '{"gelu": errors_per_c}')
+    _check_figure(figure)
     x_array, exact_array, approx_array = _as_array(x), _as_array(exact), _as_array(approximation)
     if not exact_array.shape == approx_array.shape == x_array.shape:
         raise ValueError(
@@ -630,6 +654,7 @@ def plot_network_diagram(
     Returns:
         The figure, one axes per variant (titles say which).
     """
+    _check_figure(figure)
     from .architecture import architecture_summary
 
     summary = architecture_summary(layer_sizes)
@@ -991,6 +1016,9 @@ def plot_gradient_comparison(
         (labels ``"plain"``, ``"with shortcuts"``); bars of height 0 are not visible
         on the log axis.
     """
+    plain = check_gradient_means(plain, "plain")
+    shortcut = check_gradient_means(shortcut, "shortcut")
+    _check_figure(figure)
     from .comparison import vanishing_ratio  # comparison imports torch; keep plotting light
 
     if list(plain) != list(shortcut):
@@ -1044,7 +1072,7 @@ def plot_gradient_comparison(
             ax.set_ylim(*_steady_gradient_ylim(values, current))
             end = next((e for e in _LAYER_AXIS_ENDS if e >= n_layers - 1), None)
             end = end if end is not None else 10 * math.ceil((n_layers - 1) / 10)
-            step = next(s for s in (1, 2, 5, 10, 20, 50) if end / s <= 7)
+            step = next((s for s in (1, 2, 5, 10, 20, 50) if end / s <= 7), math.ceil(end / 7))
             ax.set_xlim(-0.6, end + 0.6)
             ax.set_xticks(range(0, end + 1, step))
             ax.set_xlabel("layer (0 = next to the input; the last one is the output)")
@@ -1443,6 +1471,7 @@ def plot_gradient_bands(
     Returns:
         The figure (``figure.axes[0].lines`` are the medians, in ``series`` order).
     """
+    check_mapping(series, "series", '{"plain": quantiles}')
     plot = BandPlot(list(series), colors=colors, xlabel=xlabel, figsize=figsize)
     return plot.update(x, series, title=title)
 
@@ -1465,6 +1494,7 @@ def plot_depth_panels(
     Returns:
         The figure; panels share the y axis (same decades everywhere).
     """
+    check_mapping(panels, "panels", '{"GELU": {"plain": quantiles}}')
     if not panels:
         raise ValueError("panels must not be empty")
     arrays = {name: _band_arrays(series) for name, series in panels.items()}
@@ -1524,6 +1554,8 @@ def plot_depth_and_dead(
     Returns:
         The figure; ``figure.axes[0]`` the bands, ``figure.axes[1]`` the dead share.
     """
+    check_mapping(bands, "bands", '{"plain": quantiles}')
+    check_mapping(dead_fraction, "dead_fraction", '{"plain": fractions}')
     arrays = _band_arrays(bands)
     if sorted(dead_fraction) != sorted(arrays):
         raise ValueError(

@@ -65,6 +65,7 @@ from torch import nn
 
 from .activations import ACTIVATIONS
 from .comparison import deep_layer_sizes, default_input
+from .validation import check_memory, check_positive_int, check_seed
 
 __all__ = [
     "LAYER_NORM_EPS",
@@ -118,13 +119,16 @@ assert set(_FORWARD) == set(ACTIVATIONS), "population engine out of sync with AC
 
 
 def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be a positive integer, got {value!r} ({type(value).__name__})"
-        )
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_positive_int(value, name)
+
+
+def _check_dtype(dtype: object) -> torch.dtype:
+    """``None`` means torch's default dtype; anything else must be a floating-point dtype."""
+    if dtype is None:
+        return torch.get_default_dtype()
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype or None, got {dtype!r}")
+    return dtype
 
 
 def _check_activation(activation: object) -> str:
@@ -182,7 +186,7 @@ def init_population_weights(
     width: int = 3,
     population: int = 64,
     seed: int = 0,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | None = None,
     device: torch.device | str | None = None,
 ) -> list[LayerWeights]:
     r"""Random weights for ``population`` networks, initialised like ``nn.Linear``.
@@ -200,8 +204,15 @@ def init_population_weights(
     """
     sizes = population_layer_sizes(depth, width)
     population = _check_positive_int(population, "population")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
+    seed = check_seed(seed)
+    dtype = _check_dtype(dtype)
+    n_parameters = population * depth * (width * width + width)
+    # The weights, the activations and the gradients: a few copies of every parameter.
+    check_memory(
+        n_parameters * 4 * torch.empty(0, dtype=dtype).element_size(),
+        f"{population:,} networks of {depth:,} layers x {width:,}",
+        "use a smaller population, depth or width",
+    )
     generator = torch.Generator(device=device if device is not None else "cpu")
     generator.manual_seed(int(seed))
     n_square = depth - 1
@@ -461,7 +472,7 @@ def population_gradient_means(
     seed: int = 0,
     x: torch.Tensor | None = None,
     weights: Sequence[LayerWeights] | None = None,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | None = None,
     method: Literal["manual", "autograd"] = "manual",
     return_dead: bool = False,
 ) -> torch.Tensor | tuple[torch.Tensor, DeadNetworks]:
@@ -488,7 +499,8 @@ def population_gradient_means(
         x: input, ``(width,)``, ``(batch, width)`` (shared) or
             ``(S, batch, width)``; ``None`` is ``linspace(1, -1, width)``.
         weights: explicit ``(W, b)`` per layer, shapes ``(S, out, in)``, ``(S, out)``.
-        dtype: of the random weights (explicit weights keep theirs).
+        dtype: of the random weights (default: torch's default dtype; explicit
+            weights keep theirs).
         method: ``"manual"`` (hand-written backward, fast) or ``"autograd"``.
         return_dead: also return why networks get no gradient (:class:`DeadNetworks`),
             from the same pass.
@@ -609,7 +621,9 @@ def first_layer_gradients_by_depth(depths: Sequence[int], **options) -> DepthSwe
     """
     if "depth" in options or "weights" in options or "return_dead" in options:
         raise TypeError("first_layer_gradients_by_depth takes depths=..., not depth/weights")
-    depths = [_check_positive_int(d, "depths[i]") for d in depths]
+    if isinstance(depths, (str, bytes)) or not isinstance(depths, Sequence):
+        raise TypeError(f"depths must be a list or range of depths, got {depths!r}")
+    depths = [_check_positive_int(d, f"depths[{i}]") for i, d in enumerate(depths)]
     if not depths:
         raise ValueError("depths must not be empty")
     scale = options.pop("residual_scale", 1.0)
@@ -653,6 +667,11 @@ def gradient_quantiles(
     """
     if not isinstance(values, torch.Tensor) or not values.is_floating_point():
         raise TypeError(f"values must be a floating-point tensor, got {values!r}")
+    if values.ndim == 0 or not -values.ndim <= dim < values.ndim or values.shape[dim] == 0:
+        raise ValueError(
+            f"values must have a non-empty population dimension dim={dim!r}, "
+            f"got shape {tuple(values.shape)}"
+        )
     q = torch.tensor(list(quantiles), dtype=values.dtype, device=values.device)
     if q.numel() == 0 or bool(((q < 0) | (q > 1)).any()):
         raise ValueError(f"quantiles must lie in [0, 1], got {list(quantiles)!r}")

@@ -10,7 +10,7 @@ touched. Runs repeat bit for bit on one machine with one thread count.
 from __future__ import annotations
 
 import math
-import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +20,7 @@ from torch import nn
 
 from .activations import ActivationSpec
 from .model import ExampleDeepNeuralNetwork, make_model_pair
+from .validation import check_finite, check_integer, check_memory, check_real, check_seed
 
 __all__ = [
     "OPTIMIZERS",
@@ -48,21 +49,13 @@ CHANCE_LOSS = math.log(2.0)
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
-    return int(value)
+    if name == "seed":
+        return check_seed(value)
+    return check_integer(value, name, minimum=minimum)
 
 
 def _check_real(name: str, value: object, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if not math.isfinite(value) or (value <= 0 if positive else value < 0):
-        expected = "a finite number > 0" if positive else "a finite number >= 0"
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
-    return value
+    return check_real(value, name, minimum=None if positive else 0.0, positive=positive)
 
 
 # --- Data --------------------------------------------------------------------------------
@@ -95,7 +88,8 @@ def make_spirals(
     Returns:
         ``(X, y)``: ``X`` of shape :math:`(N, 2)` (float32, within about
         ``[-1, 1]^2``), ``y`` of shape :math:`(N,)` (float32, ``0.`` for the first
-        ``N/2`` points, ``1.`` for the rest).
+        ``N/2`` points, ``1.`` for the rest); both in torch's default dtype
+        (float32 unless changed).
 
     Example::
 
@@ -109,9 +103,15 @@ def make_spirals(
     noise = _check_real("noise", noise, positive=False)
     turns = _check_real("turns", turns, positive=True)
     seed = _check_int("seed", seed, minimum=0)
+    # t, the label, radius, angle, cos, sin, the noise and X: about a dozen numbers per point.
+    element = torch.empty(0).element_size()
+    check_memory(
+        n_points * 12 * element, f"make_spirals(n_points={n_points:,})", "use fewer n_points"
+    )
     generator = torch.Generator().manual_seed(seed)
     t = torch.rand(n_points, generator=generator)
-    label = (torch.arange(n_points) >= n_points // 2).float()
+    # X and y in the same dtype, torch's default (float32 unless changed).
+    label = (torch.arange(n_points) >= n_points // 2).to(t.dtype)
     radius = 0.1 + 0.9 * t
     angle = 2.0 * math.pi * turns * t + math.pi * label
     X = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=1)
@@ -197,6 +197,9 @@ def _check_data(X: torch.Tensor, y: torch.Tensor) -> None:
             f"y must have shape (N,) = ({X.shape[0]},) to match X {tuple(X.shape)}, "
             f"got {tuple(y.shape)}"
         )
+    if not X.is_floating_point():
+        raise TypeError(f"X must be a floating-point tensor, got dtype {X.dtype}")
+    check_finite(X, "X")
     if not bool(((y == 0) | (y == 1)).all()):
         raise ValueError(f"y must hold class labels 0 and 1 only, got values {y.unique().tolist()}")
 
@@ -295,7 +298,11 @@ def train(
     else:
         eps = _check_real("eps", eps, positive=True)
 
+    check_memory(
+        steps * 2 * 4, f"steps={steps:,}", "use fewer steps (two numbers are kept per step)"
+    )
     y = y.to(X.dtype)
+    was_training = model.training
     opt = _make_optimizer(optimizer, model.parameters(), lr, eps)
     generator = torch.Generator().manual_seed(seed)
     order = torch.arange(n_points)
@@ -322,7 +329,33 @@ def train(
         # cost a synchronisation each time on a GPU.
         losses[step] = loss.detach()
         accuracies[step] = ((logits.detach() > 0).to(y_batch.dtype) == y_batch).float().mean()
+    model.train(was_training)
+    _warn_if_diverged(losses, lr)
     return TrainingHistory(losses=losses.tolist(), accuracies=accuracies.tolist())
+
+
+_DIVERGED_ADVICE = "its weights hold NaN or inf (a diverged train?); rebuild it, lower lr"
+
+#: :func:`train` warns when the loss ends this many times above where it started.
+DIVERGENCE_FACTOR = 10.0
+
+
+def _warn_if_diverged(losses: torch.Tensor, lr: float) -> None:
+    """Say so when training blew up, instead of returning NaN or huge losses without a word."""
+    finite = torch.isfinite(losses)
+    if not bool(finite.all()):
+        step = int((~finite).nonzero()[0])
+        what = f"the loss became {float(losses[step])} at step {step}"
+    elif float(losses[-1]) > DIVERGENCE_FACTOR * max(float(losses[0]), CHANCE_LOSS):
+        what = f"the loss grew from {float(losses[0]):.4g} to {float(losses[-1]):.4g}"
+    else:
+        return
+    warnings.warn(
+        f"train diverged: {what}; lr={lr!r} is too large for this model: try a "
+        f"learning rate 10-100 times smaller (e.g. lr={lr / 30:.2g})",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 @torch.no_grad()
@@ -336,6 +369,7 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float,
     _check_data(X, y)
     y = y.to(X.dtype)
     logits = _logits(model, X)
+    check_finite(logits, "the model's logits", _DIVERGED_ADVICE)
     loss = F.binary_cross_entropy_with_logits(logits, y)
     accuracy = ((logits > 0).to(y.dtype) == y).float().mean()
     return float(loss), float(accuracy)
@@ -365,6 +399,8 @@ def decision_grid(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     extent = _check_real("extent", extent, positive=True)
     resolution = _check_int("resolution", resolution, minimum=2)
+    # Points, logits and probabilities: a handful of numbers per grid point.
+    check_memory(resolution**2 * 8 * 8, f"resolution={resolution:,}", "use a smaller resolution")
     # The grid follows the model's parameters: same dtype, same device.
     parameter = next(model.parameters(), None)
     dtype = parameter.dtype if parameter is not None else torch.get_default_dtype()

@@ -3,12 +3,176 @@ what was wrong and what was expected (instead of torch's matmul errors)."""
 
 from __future__ import annotations
 
+import math
 import numbers
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import torch
 
-__all__ = ["check_layer_sizes", "check_input", "check_target"]
+__all__ = [
+    "check_layer_sizes",
+    "check_input",
+    "check_target",
+    "check_integer",
+    "check_positive_int",
+    "check_seed",
+    "check_real",
+    "check_bool",
+    "check_finite",
+    "check_memory",
+    "check_gradient_means",
+    "check_mapping",
+    "memory_limit_bytes",
+]
+
+#: Seeds ``torch.manual_seed`` and ``torch.Generator.manual_seed`` accept: 0 .. 2**64 - 1.
+SEED_RANGE = (0, 2**64 - 1)
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__
+
+
+def check_integer(
+    value: object, name: str, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """Return ``value`` as an ``int``, or raise a clear error.
+
+    Python and numpy integers are accepted; ``True``, ``3.0`` and ``"3"`` are not
+    (they are almost always a slip).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({_kind(value)})")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        if maximum is not None:
+            raise ValueError(f"{name} must be between {minimum} and {maximum}, got {value!r}")
+        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        if minimum is not None:
+            raise ValueError(f"{name} must be between {minimum} and {maximum}, got {value!r}")
+        raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
+    return value
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """Return ``value`` as a positive ``int`` (numpy integers too), or raise a clear error."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {value!r} ({_kind(value)})")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_seed(value: object, name: str = "seed") -> int:
+    """A random seed: an integer from 0 to 2**64 - 1 (what ``torch.manual_seed`` accepts)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({_kind(value)})")
+    low, high = SEED_RANGE
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be an integer from 0 to 2**64 - 1, got {value!r}")
+    return int(value)
+
+
+def check_real(
+    value: object, name: str, minimum: float | None = None, positive: bool = False
+) -> float:
+    """Return ``value`` as a finite ``float`` (numpy floats too), or raise a clear error.
+
+    ``minimum``: the smallest allowed value; ``positive``: the value must be > 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({_kind(value)})")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be a finite number >= {minimum}, got {value!r}")
+    return value
+
+
+def check_bool(value: object, name: str) -> bool:
+    """``True`` or ``False`` (numpy's ``bool_`` too); ``1`` and ``"yes"`` are rejected."""
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r} ({_kind(value)})")
+    return value
+
+
+def check_finite(tensor: torch.Tensor, name: str, advice: str = "") -> None:
+    """Raise a ValueError naming ``name`` if ``tensor`` holds NaN or infinite values."""
+    if tensor.device.type == "meta" or not tensor.is_floating_point():
+        return
+    finite = torch.isfinite(tensor)
+    if not bool(finite.all()):
+        bad = int((~finite).sum())
+        nan = int(torch.isnan(tensor).sum())
+        raise ValueError(
+            f"{name} must be finite, but {bad} of its {tensor.numel()} value(s) are "
+            f"NaN or infinite ({nan} NaN)" + (f"; {advice}" if advice else "")
+        )
+
+
+def memory_limit_bytes() -> int:
+    """This machine's physical memory: a size needing more than this cannot fit."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume a laptop
+        return 16 * 2**30
+
+
+def check_memory(n_bytes: float, what: str, advice: str) -> None:
+    """Fail at once, with the estimate, if ``what`` would need more memory than there is.
+
+    ``n_bytes`` is an estimate of the peak memory; ``advice`` says which argument to reduce.
+    """
+    limit = memory_limit_bytes()
+    if n_bytes > limit:
+        raise ValueError(
+            f"{what} would need about {n_bytes / 1e9:.3g} GB of memory, more than this "
+            f"machine's {limit / 1e9:.3g} GB; {advice}"
+        )
+
+
+def check_mapping(value: object, name: str, example: str) -> Mapping:
+    """Raise a TypeError unless ``value`` is a dict-like mapping (``example`` shows one)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict such as {example}, got {_kind(value)}")
+    return value
+
+
+def check_gradient_means(means: object, name: str) -> dict[str, float]:
+    """A table ``{"layers.0.0.weight": mean |grad|, ...}`` as a dict of floats, or a clear error.
+
+    Values may be Python or numpy numbers or one-element tensors; they must be finite
+    and >= 0 (a mean absolute value).
+    """
+    if not isinstance(means, Mapping):
+        raise TypeError(
+            f"{name} must be a dict of layer name -> gradient mean (e.g. from "
+            f"compare_gradients), got {_kind(means)}"
+        )
+    table = {}
+    for key, value in means.items():
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(
+                f"{name}[{key!r}] must be a number (a gradient mean), got {value!r} "
+                f"({_kind(value)})"
+            )
+        value = float(value)
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(
+                f"{name}[{key!r}] must be a finite number >= 0 (a mean |gradient|), got {value!r}"
+            )
+        table[key] = value
+    return table
 
 
 def check_layer_sizes(layer_sizes: Sequence[int]) -> list[int]:
@@ -59,6 +223,11 @@ def check_input(x: torch.Tensor, in_features: int, dtype: torch.dtype | None = N
             f"input must be a floating-point tensor, got dtype {x.dtype}; "
             "write e.g. torch.tensor([[1., 0., -1.]]) with decimal points"
         )
+    if x.numel() == 0:
+        raise ValueError(
+            f"input is empty (shape {tuple(x.shape)}); expected at least one sample of "
+            f"{in_features} features"
+        )
     if dtype is not None and x.dtype != dtype:
         raise TypeError(
             f"input dtype {x.dtype} does not match the model's parameters ({dtype}); "
@@ -78,3 +247,4 @@ def check_target(target: torch.Tensor, output: torch.Tensor) -> None:
             f"target shape {tuple(target.shape)} does not match the model's output shape "
             f"{tuple(output.shape)}"
         )
+    check_finite(target, "target")

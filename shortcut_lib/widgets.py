@@ -34,6 +34,7 @@ from .plotting import (
     plot_network_diagram,
 )
 from .population import gradient_quantiles, population_gradient_means
+from .validation import check_integer, check_real
 
 __all__ = [
     "Explorer",
@@ -116,10 +117,7 @@ class Explorer(widgets.VBox):
 
 def _check_int_in_range(name: str, value: object, low: int, high: int) -> None:
     """An explorer's starting value: an integer within its slider's range, or a clear error."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
+    check_integer(value, name, minimum=low, maximum=high)
 
 
 def _check_choice(kind: str, value: object, options) -> None:
@@ -139,8 +137,7 @@ _GELU_EXPLORER_POINTS = 801  # points along x for the curves and the error
 
 def _check_in_range(name: str, value: float, ranges: dict[str, tuple]) -> None:
     low, high = ranges[name][:2]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    value = check_real(value, name)
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
 
