@@ -77,8 +77,9 @@ def _bump_last_significant_digit(quote: str) -> str:
     """The quote with the last significant digit of its number's mantissa changed."""
     number = NUMBER.search(quote)
     mantissa = re.split(r"[eE×·\\]", number.group(0))[0]
-    positions = [number.start() + i for i, ch in enumerate(mantissa) if ch in "123456789"]
-    i = positions[-1]
+    digits = [number.start() + i for i, ch in enumerate(mantissa) if ch.isdigit()]
+    significant = [i for i in digits if quote[i] != "0"]
+    i = (significant or digits)[-1]  # "0.0" has no nonzero digit: bump its last zero
     return quote[:i] + str(int(quote[i]) % 9 + 1) + quote[i + 1 :]
 
 
