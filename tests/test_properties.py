@@ -10,6 +10,7 @@ stay small and examples few, so the whole file runs in seconds.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 
 import numpy as np
@@ -36,6 +37,12 @@ from shortcut_lib import (
 from shortcut_lib.architecture import deep_mlp_sizes, linearity_gap
 from shortcut_lib.comparison import deep_layer_sizes
 from shortcut_lib.training import classifier_layer_sizes, train
+
+# The same examples on every run: a regression suite must not turn red by chance
+# (explore with HYPOTHESIS_PROFILE=explore for fresh random examples).
+settings.register_profile("repeatable", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", database=None, deadline=None, max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 FAST = settings(
     max_examples=25,
@@ -210,7 +217,8 @@ def test_gradients_with_any_target(batch, target, special, data):
     if data.draw(st.booleans()):  # often the output's shape, so that its values matter
         target = torch.zeros(batch, 1)
         if data.draw(st.booleans()):
-            target[0, 0] = special
+            # torch.tensor rounds 1e308 to inf in float32; item assignment would raise instead
+            target = torch.tensor([[special]] + [[0.0]] * (batch - 1))
     x = torch.ones(batch, 3)
     means = returns_or_names(lambda: layer_gradient_means(plain, x, target), "target")
     if means is not None:
