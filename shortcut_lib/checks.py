@@ -24,12 +24,16 @@ Example::
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import numbers
 import signal
+import textwrap
 import threading
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -42,6 +46,7 @@ from .model import ExampleDeepNeuralNetwork
 
 __all__ = [
     "BOOK_LAYER_SIZES",
+    "CheckFailed",
     "check_gelu",
     "check_has_activation",
     "check_same_initial_weights",
@@ -60,6 +65,64 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _FORMULA = "0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))"
 # A mix of layers with and without shortcuts: 3->5 no, 5->5 yes, 5->2 no, 2->2 yes, 2->1 no.
 _MIXED_LAYER_SIZES = (3, 5, 5, 2, 2, 1)
+
+
+# --- how a failure is shown -------------------------------------------------------------
+
+_HERE = str(Path(__file__).resolve().parent)
+
+
+class CheckFailed(AssertionError):
+    """A check found the student's code wrong: an ``AssertionError`` (nbgrader and pytest
+    count it as a failed test) that Jupyter shows as a short, wrapped message.
+
+    A plain traceback would show the grader's paths into ``shortcut_lib`` (which the student
+    cannot do anything about) and run the hint off the right edge of the feedback page. This
+    one shows the student's own lines only (the test cell's call, and the line of their code
+    that raised, if it did), then the message wrapped to 88 characters.
+    """
+
+    def _render_traceback_(self) -> list[str]:  # IPython calls this instead of its traceback
+        lines = ["Check failed"]
+        lines += _student_frames(self.__traceback__)
+        if self.__cause__ is not None:
+            frames = _student_frames(self.__cause__.__traceback__)
+            if frames:
+                lines.append("where your code raised:")
+                lines += frames
+        lines += textwrap.wrap(str(self), width=88, break_long_words=False) or [""]
+        return lines
+
+
+def _student_frames(tb: Any) -> list[str]:
+    """``  cell, line 3: checks.check_gelu(GELU)`` for every frame outside the library."""
+    shown = []
+    for frame in traceback.extract_tb(tb):
+        filename = frame.filename
+        if filename.startswith(_HERE) or "site-packages" in filename or "IPython" in filename:
+            continue
+        where = (
+            "cell"
+            if "ipykernel_" in filename or filename.startswith("<")
+            else (Path(filename).name)
+        )
+        shown.append(f"  {where}, line {frame.lineno}: {(frame.line or '').strip()}")
+    return shown
+
+
+def _student_facing(check: Callable[..., None]) -> Callable[..., None]:
+    """Re-raise a check's AssertionError as :class:`CheckFailed` (same message and cause)."""
+
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            return check(*args, **kwargs)
+        except CheckFailed:
+            raise
+        except AssertionError as error:
+            raise CheckFailed(str(error)) from error.__cause__
+
+    return wrapper
 
 
 # --- helpers ------------------------------------------------------------------
@@ -312,6 +375,7 @@ def _format(values: torch.Tensor) -> str:
 # --- checks -------------------------------------------------------------------
 
 
+@_student_facing
 def check_gelu(
     gelu: Any,
     *,
@@ -393,6 +457,7 @@ def _check_gelu(function: Callable[..., Any], atol: float, allow_torch_gelu: boo
             )
 
 
+@_student_facing
 def check_shortcut_forward(
     model_class: Callable[..., nn.Module],
     *,
@@ -512,6 +577,7 @@ def _check_forward_on(
         )
 
 
+@_student_facing
 def check_same_initial_weights(
     model_a: nn.Module,
     model_b: nn.Module,
@@ -564,6 +630,7 @@ def check_same_initial_weights(
             )
 
 
+@_student_facing
 def check_has_activation(model: nn.Module, *, name: str = "model") -> None:
     """Check that every layer of a deep MLP applies an activation after its ``nn.Linear``.
 

@@ -263,3 +263,24 @@ def test_checks_leave_the_global_rng_alone(check):
     torch.manual_seed(0)
     check()
     assert torch.equal(torch.rand(3), expected)
+
+
+# --- how a failure reads in a notebook and in nbgrader's feedback --------------------------
+
+
+def test_a_failure_shows_the_students_lines_and_the_whole_hint_not_the_graders_paths():
+    def stub(x):
+        raise NotImplementedError()
+
+    with pytest.raises(checks.CheckFailed) as caught:
+        checks.check_gelu(stub)
+    assert isinstance(caught.value, AssertionError)  # nbgrader and pytest: a failed test
+    lines = caught.value._render_traceback_()  # what IPython prints instead of a traceback
+    text = "\n".join(lines)
+    assert "shortcut_lib" not in text and "site-packages" not in text
+    assert all(len(line) <= 88 for line in lines), lines
+    assert " ".join(text.split()).endswith(
+        "not implemented yet — replace `raise NotImplementedError()` under `# YOUR CODE HERE` "
+        "with your code"
+    )
+    assert any("checks.check_gelu(stub)" in line for line in lines)  # the test's own line
