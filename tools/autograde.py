@@ -18,7 +18,8 @@ processes write one file:
    submission timestamps; manual scores the instructor already gave are kept) and moves the
    graded notebooks to ``<course>/autograded/<student>/ASSIGNMENT/``.
 
-A job that fails is reported with its log and its students are not merged (exit status 1).
+A student nbgrader could not grade (it then writes no graded notebook) is not merged; the
+job's log is printed and the exit status is 1. The others of that job are merged.
 With ``--jobs 1`` the same path runs with one group. Run ``make assignments`` (or
 ``nbgrader generate_assignment``) first: the gradebook must know the assignment.
 """
@@ -32,7 +33,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.build_assignments import COURSE_DIR, nbgrader_env
@@ -48,6 +49,7 @@ class Job:
     returncode: int | None = None
     log: str = ""
     seconds: float = 0.0
+    failed: list[str] = field(default_factory=list)  # students nbgrader could not grade
 
 
 def submitted_students(course: Path, assignment: str) -> list[str]:
@@ -103,9 +105,14 @@ def merge(course: Path, assignment: str, job: Job) -> None:
         Gradebook(url, COURSE_ID) as ours,
     ):
         for student_id in job.students:
+            graded_dir = job.folder / "autograded" / student_id / assignment
+            if not graded_dir.is_dir():  # nbgrader failed on this student (it removes the
+                job.failed.append(student_id)  # output then); its log says why
+                continue
             try:
                 graded = theirs.find_submission(assignment, student_id)
-            except MissingEntry:  # nbgrader skipped this student; its log says why
+            except MissingEntry:
+                job.failed.append(student_id)
                 continue
             student = theirs.find_student(student_id)
             ours.update_or_create_student(
@@ -135,13 +142,11 @@ def merge(course: Path, assignment: str, job: Job) -> None:
                     )
                     ours_comment.auto_comment = comment.auto_comment
             ours.db.commit()
-            graded_dir = job.folder / "autograded" / student_id / assignment
-            if graded_dir.is_dir():
-                destination = course / "autograded" / student_id / assignment
-                if destination.exists():
-                    shutil.rmtree(destination)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(str(graded_dir), str(destination))
+            destination = course / "autograded" / student_id / assignment
+            if destination.exists():
+                shutil.rmtree(destination)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(graded_dir), str(destination))
 
 
 def autograde(
@@ -169,8 +174,7 @@ def autograde(
         with ThreadPoolExecutor(max_workers=len(prepared)) as pool:
             finished = list(pool.map(lambda job: run_job(job, assignment, timeout), prepared))
         for job in finished:
-            if job.returncode == 0:
-                merge(course, assignment, job)
+            merge(course, assignment, job)
     return finished
 
 
@@ -208,11 +212,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     wall = time.perf_counter() - start
-    failed = [job for job in finished if job.returncode != 0]
+    failed = [job for job in finished if job.returncode != 0 or job.failed]
     for job in failed:
         print(
-            f"job {job.number} ({', '.join(job.students)}) failed (exit {job.returncode}); "
-            f"its students were not merged:\n{job.log}",
+            f"job {job.number}: nbgrader exited with {job.returncode}; not graded: "
+            f"{', '.join(job.failed) or 'none'}. Its log:\n{job.log}",
             file=sys.stderr,
         )
     graded = scores(course, args.assignment)
