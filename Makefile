@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: lab test notebooks slides slides-offline handouts assignments bench test-torch-next constraints clean help
+.PHONY: lab test notebooks slides slides-offline handouts assignments formgrade autograde bench test-torch-next constraints clean help
 
 help:
 	@echo "make lab            open the lessons in JupyterLab"
@@ -20,6 +20,8 @@ help:
 	@echo "make slides-offline the same decks under build/slides-offline/, scripts copied locally"
 	@echo "make handouts       one PDF per lesson, one page per slide, under build/handouts/"
 	@echo "make assignments    nbgrader generate_assignment: students' versions in release/"
+	@echo "make formgrade      JupyterLab in notebooks/assignments: Nbgrader -> Formgrader"
+	@echo "make autograde A=A1 JOBS=2  grade every submission of A1 with 2 processes"
 	@echo "make bench          speed benchmarks, printed side by side"
 	@echo "make test-torch-next  the notebook suite again under torch 2.14.1 (second venv)"
 
@@ -53,6 +55,16 @@ handouts: $(STAMP)
 
 assignments: $(STAMP)
 	$(PY) -m tools.build_assignments
+
+# The Formgrader lists the assignments only when Lab runs in the course directory.
+formgrade: $(STAMP)
+	$(PY) -m tools.build_assignments --formgrade
+
+# Parallel autograde: one gradebook per job, merged into gradebook.db by one writer.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+autograde: $(STAMP)
+	@test -n "$(A)" || { echo "usage: make autograde A=A1 [JOBS=2]"; exit 2; }
+	$(PY) -m tools.autograde $(A) --jobs $(JOBS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

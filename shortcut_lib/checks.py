@@ -23,8 +23,17 @@ Example::
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
-from collections.abc import Callable, Sequence
+import numbers
+import signal
+import textwrap
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -37,11 +46,17 @@ from .model import ExampleDeepNeuralNetwork
 
 __all__ = [
     "BOOK_LAYER_SIZES",
+    "CheckFailed",
     "check_gelu",
     "check_has_activation",
     "check_same_initial_weights",
     "check_shortcut_forward",
+    "TIME_LIMIT_S",
 ]
+
+#: How long one call of a student's code may take before the check gives up on it (an endless
+#: loop). Every check calls it a handful of times on tiny inputs, each call well under a second.
+TIME_LIMIT_S = 10.0
 
 #: The book's five-layer network: three inputs, four 3 -> 3 layers, one 3 -> 1 layer.
 BOOK_LAYER_SIZES = (3, 3, 3, 3, 3, 1)
@@ -50,6 +65,64 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _FORMULA = "0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))"
 # A mix of layers with and without shortcuts: 3->5 no, 5->5 yes, 5->2 no, 2->2 yes, 2->1 no.
 _MIXED_LAYER_SIZES = (3, 5, 5, 2, 2, 1)
+
+
+# --- how a failure is shown -------------------------------------------------------------
+
+_HERE = str(Path(__file__).resolve().parent)
+
+
+class CheckFailed(AssertionError):
+    """A check found the student's code wrong: an ``AssertionError`` (nbgrader and pytest
+    count it as a failed test) that Jupyter shows as a short, wrapped message.
+
+    A plain traceback would show the grader's paths into ``shortcut_lib`` (which the student
+    cannot do anything about) and run the hint off the right edge of the feedback page. This
+    one shows the student's own lines only (the test cell's call, and the line of their code
+    that raised, if it did), then the message wrapped to 88 characters.
+    """
+
+    def _render_traceback_(self) -> list[str]:  # IPython calls this instead of its traceback
+        lines = ["Check failed"]
+        lines += _student_frames(self.__traceback__)
+        if self.__cause__ is not None:
+            frames = _student_frames(self.__cause__.__traceback__)
+            if frames:
+                lines.append("where your code raised:")
+                lines += frames
+        lines += textwrap.wrap(str(self), width=88, break_long_words=False) or [""]
+        return lines
+
+
+def _student_frames(tb: Any) -> list[str]:
+    """``  cell, line 3: checks.check_gelu(GELU)`` for every frame outside the library."""
+    shown = []
+    for frame in traceback.extract_tb(tb):
+        filename = frame.filename
+        if filename.startswith(_HERE) or "site-packages" in filename or "IPython" in filename:
+            continue
+        where = (
+            "cell"
+            if "ipykernel_" in filename or filename.startswith("<")
+            else (Path(filename).name)
+        )
+        shown.append(f"  {where}, line {frame.lineno}: {(frame.line or '').strip()}")
+    return shown
+
+
+def _student_facing(check: Callable[..., None]) -> Callable[..., None]:
+    """Re-raise a check's AssertionError as :class:`CheckFailed` (same message and cause)."""
+
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            return check(*args, **kwargs)
+        except CheckFailed:
+            raise
+        except AssertionError as error:
+            raise CheckFailed(str(error)) from error.__cause__
+
+    return wrapper
 
 
 # --- helpers ------------------------------------------------------------------
@@ -73,14 +146,150 @@ def _as_function(gelu: Any) -> Callable[[torch.Tensor], Any]:
     return gelu
 
 
-def _call(function: Callable[..., Any], what: str, *args: Any) -> Any:
-    """Call student code; any exception becomes an AssertionError that says what was called."""
+class _StudentCodeTimeout(BaseException):
+    """Raised inside student code that ran out of time (a BaseException: their ``except
+    Exception`` must not swallow it)."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the ``with`` block with :class:`_StudentCodeTimeout` after ``seconds``.
+
+    On the main thread a SIGALRM timer (it also interrupts ``time.sleep``); elsewhere a timer
+    thread that raises the exception asynchronously in this thread (pure-Python loops only).
+    """
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+
+        def on_alarm(signum, frame):
+            raise _StudentCodeTimeout
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        return
+    target = ctypes.c_ulong(threading.get_ident())
+    done = threading.Event()
+
+    def interrupt() -> None:
+        if not done.wait(seconds):
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                target, ctypes.py_object(_StudentCodeTimeout)
+            )
+
+    watchdog = threading.Thread(target=interrupt, daemon=True)
+    watchdog.start()
     try:
-        return function(*args)
+        yield
+    finally:
+        done.set()
+        watchdog.join()
+
+
+def _call(
+    function: Callable[..., Any],
+    what: str,
+    *args: Any,
+    hint: Callable[[Exception], str] | None = None,
+) -> Any:
+    """Call student code; any exception becomes an AssertionError that says what was called.
+
+    ``raise NotImplementedError()`` (the stub the students start from) is reported as "not
+    implemented yet"; a call that takes longer than :data:`TIME_LIMIT_S` is stopped.
+    """
+    try:
+        with _time_limit(TIME_LIMIT_S):
+            return function(*args)
     except AssertionError:
         raise
+    except NotImplementedError:
+        raise AssertionError(
+            f"{what}: not implemented yet — replace `raise NotImplementedError()` under "
+            "`# YOUR CODE HERE` with your code"
+        ) from None
+    except _StudentCodeTimeout:
+        raise AssertionError(
+            f"{what} did not return within {TIME_LIMIT_S:g} s, the time limit of these checks "
+            "(they use tiny inputs): is there a loop that never ends?"
+        ) from None
     except Exception as error:
-        raise AssertionError(f"{what} raised {type(error).__name__}: {error}") from error
+        extra = f" — {hint(error)}" if hint is not None else ""
+        raise AssertionError(f"{what} raised {type(error).__name__}: {error}{extra}") from error
+
+
+def _check_tolerance(atol: Any) -> float:
+    if isinstance(atol, bool) or not isinstance(atol, numbers.Real):
+        raise TypeError(f"atol must be a number, got {atol!r} ({type(atol).__name__})")
+    if not (math.isfinite(atol) and atol >= 0):
+        raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
+    return float(atol)
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
+    if not 0 <= int(seed) < 2**63:
+        raise ValueError(f"seed must be in [0, 2**63), got {seed!r}")
+    return int(seed)
+
+
+def _is_list_like(value: Any) -> bool:
+    """A list, tuple, range or numpy array: sized and iterable, and not text."""
+    return (
+        not isinstance(value, (str, bytes))
+        and hasattr(value, "__len__")
+        and hasattr(value, "__iter__")
+    )
+
+
+def _check_layer_sizes(layer_sizes: Any) -> list[list[int]]:
+    """``layer_sizes``: a non-empty list of networks, each a list of >= 2 positive widths."""
+    expected = "a list of networks' layer sizes, e.g. [[3, 3, 3, 3, 3, 1], [3, 5, 5, 2, 2, 1]]"
+    if not _is_list_like(layer_sizes):
+        raise TypeError(f"layer_sizes must be {expected}, got {layer_sizes!r}")
+    if len(layer_sizes) == 0:
+        raise ValueError(f"layer_sizes must be {expected}, got an empty list: nothing to check")
+    networks = []
+    for sizes in layer_sizes:
+        if not _is_list_like(sizes):
+            raise TypeError(
+                f"layer_sizes must be {expected}, got {layer_sizes!r} (an entry is {sizes!r}; "
+                "for a single network write [[3, 3, 1]], not [3, 3, 1])"
+            )
+        if len(sizes) < 2 or not all(
+            isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in sizes
+        ):
+            raise ValueError(
+                f"each network in layer_sizes needs an input size and at least one layer, all "
+                f"positive integers, got {list(sizes)!r}"
+            )
+        networks.append([int(n) for n in sizes])
+    return networks
+
+
+def _check_module(model: Any, name: str) -> None:
+    if isinstance(model, type) and issubclass(model, nn.Module):
+        raise TypeError(
+            f"{name} must be a model (an instance), got the class {model.__name__}; "
+            f"build it first, e.g. {model.__name__}(layer_sizes, use_shortcut=False)"
+        )
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
+
+
+def _tensor_hint(value: Any, what: str, tail: str) -> str:
+    """Why ``value`` (not a tensor) is wrong, for a message that starts with ``what``."""
+    if value is None:
+        return f"{what} returned None; expected a tensor — did you forget `{tail}`?"
+    if type(value).__module__ == "numpy":
+        return (
+            f"{what} returned a numpy {type(value).__name__}; expected a torch tensor — keep "
+            "to torch operations (torch.tanh, not np.tanh) so gradients can flow"
+        )
+    return f"{what} returned {value!r} ({type(value).__name__}); expected a tensor"
 
 
 class _RecordTorchCalls(TorchFunctionMode):
@@ -166,6 +375,7 @@ def _format(values: torch.Tensor) -> str:
 # --- checks -------------------------------------------------------------------
 
 
+@_student_facing
 def check_gelu(
     gelu: Any,
     *,
@@ -190,10 +400,17 @@ def check_gelu(
             (``F.gelu``, ``nn.GELU``) instead of implementing the formula.
 
     Raises:
-        AssertionError: the implementation is wrong (the message says how).
+        AssertionError: the implementation is wrong (the message says how), or a call
+            took longer than :data:`TIME_LIMIT_S` seconds.
         TypeError: ``gelu`` is not callable.
+        ValueError: ``atol`` is negative or not finite.
     """
-    function = _as_function(gelu)
+    atol = _check_tolerance(atol)
+    with torch.random.fork_rng(devices=[]):  # the student's code must not move the global RNG
+        _check_gelu(_as_function(gelu), atol, allow_torch_gelu)
+
+
+def _check_gelu(function: Callable[..., Any], atol: float, allow_torch_gelu: bool) -> None:
     for dtype in (torch.float32, torch.float64):
         x = torch.linspace(-4.0, 4.0, 81, dtype=dtype)
         x_before = x.clone()
@@ -206,10 +423,7 @@ def check_gelu(
                 f"{_FORMULA} with torch.tanh yourself"
             )
         if not isinstance(yours, torch.Tensor):
-            hint = " — did you forget `return`?" if yours is None else ""
-            raise AssertionError(
-                f"your GELU returned {yours!r} ({type(yours).__name__}); expected a tensor{hint}"
-            )
+            raise AssertionError(_tensor_hint(yours, "your GELU", "return"))
         if yours.shape != x.shape:
             raise AssertionError(
                 f"your GELU turned an input of shape {tuple(x.shape)} into shape "
@@ -243,6 +457,7 @@ def check_gelu(
             )
 
 
+@_student_facing
 def check_shortcut_forward(
     model_class: Callable[..., nn.Module],
     *,
@@ -262,84 +477,107 @@ def check_shortcut_forward(
     The library's GELU is swapped into each ``nn.Sequential(Linear, activation)``
     layer first, so only the forward pass is graded here, not the student's GELU.
 
+    Student code is called inside ``torch.random.fork_rng`` (the caller's random state is
+    left as it was) and each call may take at most :data:`TIME_LIMIT_S` seconds.
+
     Raises:
         AssertionError: the outputs differ, the model cannot be built, or its
             parameters are not named like the book's (the message says which).
+        TypeError: ``model_class`` is not a class (e.g. an instance of it).
+        ValueError: ``layer_sizes`` is empty or malformed, ``atol`` negative or not finite.
     """
-    if not callable(model_class):
+    if isinstance(model_class, nn.Module):
+        raise TypeError(
+            f"expected your network class, got an instance of it ({type(model_class).__name__}"
+            f"(...)); pass the class itself: check_shortcut_forward({type(model_class).__name__})"
+        )
+    if not isinstance(model_class, type) and not callable(model_class):
         raise TypeError(
             f"expected your network class, got {model_class!r} ({type(model_class).__name__})"
         )
+    networks = _check_layer_sizes(layer_sizes)
+    seed = _check_seed(seed)
+    atol = _check_tolerance(atol)
+    # Building the student's models draws from the RNG (nn.Linear's init): not from the caller's.
+    with torch.random.fork_rng(devices=[]):
+        for sizes in networks:
+            _check_forward_on(model_class, sizes, seed, atol)
+
+
+def _shape_hint(error: Exception) -> str:
+    if isinstance(error, RuntimeError) and "size of tensor" in str(error):
+        return (
+            "a shortcut x + layer_output only works where the layer keeps the shape: "
+            "check x.shape == layer_output.shape before adding"
+        )
+    return "see the traceback above for the line in your forward"
+
+
+def _check_forward_on(
+    model_class: Callable[..., nn.Module], sizes: list[int], seed: int, atol: float
+) -> None:
     name = getattr(model_class, "__name__", repr(model_class))
-    for sizes in layer_sizes:
-        sizes = list(sizes)
-        x = _sample_inputs(sizes[0], seed)
-        plain_ref = _reference_model(sizes, False, seed)
-        shortcut_ref = _reference_model(sizes, True, seed)
-        for use_shortcut, reference in ((False, plain_ref), (True, shortcut_ref)):
-            call = f"{name}({sizes}, use_shortcut={use_shortcut})"
-            model = _call(model_class, call, sizes, use_shortcut)
-            if not isinstance(model, nn.Module):
-                raise AssertionError(f"{call} built a {type(model).__name__}, not an nn.Module")
-            expected_names = list(reference.state_dict())
-            your_names = list(model.state_dict())
-            if your_names != expected_names:
-                raise AssertionError(
-                    f"{call} has parameters {your_names}, expected {expected_names}; keep the "
-                    "__init__ given in the notebook (nn.Sequential(nn.Linear(...), GELU()) per "
-                    "layer, in an nn.ModuleList called layers)"
-                )
-            _call(model.load_state_dict, f"loading weights into {call}", reference.state_dict())
-            _use_reference_activations(model, reference)
-            with torch.no_grad():
-                expected = reference(x)
-                try:
-                    yours = model(x)
-                except RuntimeError as error:
-                    raise AssertionError(
-                        f"{call} on input of shape {tuple(x.shape)} raised RuntimeError: {error} — "
-                        "a shortcut x + layer_output only works where the layer keeps the shape: "
-                        "check x.shape == layer_output.shape before adding"
-                    ) from error
-                except Exception as error:
-                    raise AssertionError(
-                        f"{call} on input of shape {tuple(x.shape)} raised "
-                        f"{type(error).__name__}: {error}"
-                    ) from error
-            if not isinstance(yours, torch.Tensor):
-                raise AssertionError(
-                    f"{call}'s forward returned {yours!r} ({type(yours).__name__}); "
-                    "expected a tensor — did you forget `return x`?"
-                )
-            if yours.shape != expected.shape:
-                raise AssertionError(
-                    f"{call} returned shape {tuple(yours.shape)} for input shape "
-                    f"{tuple(x.shape)}, expected {tuple(expected.shape)} — every layer must run, "
-                    "and where a layer changes the width (like the last, 3 -> 1) its output "
-                    "replaces x: no shortcut there"
-                )
-            if torch.allclose(yours, expected, atol=atol, rtol=1e-4):
-                continue
-            other = shortcut_ref if not use_shortcut else plain_ref
-            with torch.no_grad():
-                other_output = other(x)
-            if torch.allclose(yours, other_output, atol=atol, rtol=1e-4):
-                hint = (
-                    "your forward adds shortcuts although use_shortcut=False"
-                    if not use_shortcut
-                    else "your forward ignores use_shortcut: the output equals the plain network's"
-                )
-            else:
-                hint = (
-                    "each layer computes layer_output = layer(x); then x = x + layer_output "
-                    "if use_shortcut and x.shape == layer_output.shape, else x = layer_output"
-                )
+    x = _sample_inputs(sizes[0], seed)
+    plain_ref = _reference_model(sizes, False, seed)
+    shortcut_ref = _reference_model(sizes, True, seed)
+    for use_shortcut, reference in ((False, plain_ref), (True, shortcut_ref)):
+        call = f"{name}({sizes}, use_shortcut={use_shortcut})"
+        model = _call(model_class, call, sizes, use_shortcut)
+        if not isinstance(model, nn.Module):
+            raise AssertionError(f"{call} built a {type(model).__name__}, not an nn.Module")
+        expected_names = list(reference.state_dict())
+        your_names = list(model.state_dict())
+        if your_names != expected_names:
             raise AssertionError(
-                f"{call} gives {_format(yours[:, 0])} for the first output feature of "
-                f"{len(x)} sample inputs, expected {_format(expected[:, 0])} — {hint}"
+                f"{call} has parameters {your_names}, expected {expected_names}; keep the "
+                "__init__ given in the notebook (nn.Sequential(nn.Linear(...), GELU()) per "
+                "layer, in an nn.ModuleList called layers)"
             )
+        _call(model.load_state_dict, f"loading weights into {call}", reference.state_dict())
+        _use_reference_activations(model, reference)
+        with torch.no_grad():
+            expected = reference(x)
+            yours = _call(model, f"{call} on input of shape {tuple(x.shape)}", x, hint=_shape_hint)
+        if not isinstance(yours, torch.Tensor):
+            raise AssertionError(_tensor_hint(yours, f"{call}'s forward", "return x"))
+        if yours.dtype != expected.dtype:
+            raise AssertionError(
+                f"{call} turned a {expected.dtype} input into {yours.dtype}; keep the input's "
+                "dtype (no .double() or float64 constants in forward)"
+            )
+        if yours.shape != expected.shape:
+            raise AssertionError(
+                f"{call} returned shape {tuple(yours.shape)} for input shape "
+                f"{tuple(x.shape)}, expected {tuple(expected.shape)} — every layer must run, "
+                "and where a layer changes the width (like the last, 3 -> 1) its output "
+                "replaces x: no shortcut there"
+            )
+        yours = yours.detach()
+        if bool(torch.isfinite(yours).all()) and torch.allclose(
+            yours, expected, atol=atol, rtol=1e-4
+        ):
+            continue
+        other = shortcut_ref if not use_shortcut else plain_ref
+        with torch.no_grad():
+            other_output = other(x)
+        if torch.allclose(yours, other_output, atol=atol, rtol=1e-4):
+            hint = (
+                "your forward adds shortcuts although use_shortcut=False"
+                if not use_shortcut
+                else "your forward ignores use_shortcut: the output equals the plain network's"
+            )
+        else:
+            hint = (
+                "each layer computes layer_output = layer(x); then x = x + layer_output "
+                "if use_shortcut and x.shape == layer_output.shape, else x = layer_output"
+            )
+        raise AssertionError(
+            f"{call} gives {_format(yours[:, 0])} for the first output feature of "
+            f"{len(x)} sample inputs, expected {_format(expected[:, 0])} — {hint}"
+        )
 
 
+@_student_facing
 def check_same_initial_weights(
     model_a: nn.Module,
     model_b: nn.Module,
@@ -361,8 +599,7 @@ def check_same_initial_weights(
         TypeError: either argument is not an ``nn.Module``.
     """
     for model, label in zip((model_a, model_b), names, strict=True):
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"{label} must be a torch.nn.Module, got {type(model).__name__}")
+        _check_module(model, label)
     state_a, state_b = model_a.state_dict(), model_b.state_dict()
     if list(state_a) != list(state_b):
         raise AssertionError(
@@ -376,6 +613,12 @@ def check_same_initial_weights(
                 f"{key} has shape {tuple(tensor_a.shape)} in {names[0]} but "
                 f"{tuple(tensor_b.shape)} in {names[1]}"
             )
+        for tensor, label in ((tensor_a, names[0]), (tensor_b, names[1])):
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise AssertionError(
+                    f"{key} of {label} holds NaN or infinite values: the weights were "
+                    "overwritten after the model was built (seeding is not the problem)"
+                )
         if not torch.equal(tensor_a, tensor_b):
             largest = float((tensor_a - tensor_b).abs().max())
             raise AssertionError(
@@ -387,6 +630,7 @@ def check_same_initial_weights(
             )
 
 
+@_student_facing
 def check_has_activation(model: nn.Module, *, name: str = "model") -> None:
     """Check that every layer of a deep MLP applies an activation after its ``nn.Linear``.
 
@@ -401,8 +645,7 @@ def check_has_activation(model: nn.Module, *, name: str = "model") -> None:
         AssertionError: a layer lacks an activation or the model is affine.
         TypeError: ``model`` is not an ``nn.Module``.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
+    _check_module(model, name)
     layers = getattr(model, "layers", None)
     if isinstance(layers, (nn.ModuleList, nn.Sequential)):
         for index, layer in enumerate(layers):
@@ -418,16 +661,44 @@ def check_has_activation(model: nn.Module, *, name: str = "model") -> None:
                         "nn.Linear(n_in, n_out, GELU()) passes GELU() as the `bias` argument; "
                         "write nn.Sequential(nn.Linear(n_in, n_out), GELU())"
                     )
-    first_linear = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
-    if first_linear is None:
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
         return
-    in_features = first_linear.in_features
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        _check_not_affine(model, name, linears)
+
+
+def _check_not_affine(model: nn.Module, name: str, linears: list[nn.Linear]) -> None:
+    # The input width is the in_features of whichever Linear the forward meets first, which
+    # need not be the first registered (an output layer may be defined before the others).
+    widths = list(dict.fromkeys(linear.in_features for linear in linears))
+    dtype = linears[0].weight.dtype
     generator = torch.Generator().manual_seed(0)
-    a = 3.0 * torch.randn(8, in_features, generator=generator, dtype=first_linear.weight.dtype)
-    b = 3.0 * torch.randn(8, in_features, generator=generator, dtype=first_linear.weight.dtype)
-    with torch.no_grad():
-        f_mid = _call(model, f"{name} on input of shape {tuple(a.shape)}", (a + b) / 2)
-        f_avg = (model(a) + model(b)) / 2
+    failures = []
+    for in_features in widths:
+        a = 3.0 * torch.randn(8, in_features, generator=generator, dtype=dtype)
+        b = 3.0 * torch.randn(8, in_features, generator=generator, dtype=dtype)
+        what = f"{name} on input of shape {tuple(a.shape)}"
+        try:
+            f_mid = _call(model, what, (a + b) / 2)
+        except AssertionError as error:
+            cause = error.__cause__
+            if not isinstance(cause, (RuntimeError, ValueError, IndexError)) or isinstance(
+                cause, NotImplementedError
+            ):
+                raise  # not implemented, too slow, or a bug unrelated to the input's width
+            failures.append((in_features, cause))
+            continue
+        break
+    else:
+        in_features, error = failures[0]
+        raise AssertionError(
+            f"{name} failed on input of width {' or '.join(str(w) for w, _ in failures)} "
+            f"(the in_features of its Linear layers): {type(error).__name__}: {error}"
+        ) from error
+    if not isinstance(f_mid, torch.Tensor):
+        raise AssertionError(_tensor_hint(f_mid, f"{name}'s forward", "return x"))
+    f_avg = (_call(model, what, a) + _call(model, what, b)) / 2
     if torch.allclose(f_mid, f_avg, atol=1e-5, rtol=1e-4):
         raise AssertionError(
             f"{name} is affine: f((a + b) / 2) equals (f(a) + f(b)) / 2 for random inputs, so "

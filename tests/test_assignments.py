@@ -1,10 +1,12 @@
 """The nbgrader assignments, graded by real nbgrader, and the checks students get as feedback.
 
 One session fixture copies the course directory to a temp folder, releases it
-with ``tools.build_assignments`` (the ``make assignments`` code path), submits
-three versions of A1 and two of A2 (the instructor's solutions, the untouched
-release, and for A1 a hard-coded answer that passes the visible tests) and runs
-``nbgrader autograde`` once per assignment. The tests then read the gradebook.
+with ``tools.build_assignments`` (the ``make assignments`` code path), submits a
+generated class (A1: 17 students, right, wrong, the 0.004715 typo, hard-coded,
+empty, untouched, looping, ...; A2: the instructor's solutions and the untouched
+release) and grades it with ``tools.autograde --jobs 2`` (the ``make autograde``
+code path: two nbgrader processes, two gradebooks, merged). The tests then read
+the merged gradebook, the graded notebooks and two students' feedback.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
@@ -118,20 +121,178 @@ def _tree_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
+# --- the generated class -----------------------------------------------------------
+
+RIGHT_GELU = """
+class GELU(nn.Module):
+    def forward(self, x):
+        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+"""
+RIGHT_FORWARD = """
+class DeepNet(nn.Module):
+    def __init__(self, layer_sizes, use_shortcut):
+        super().__init__()
+        self.use_shortcut = use_shortcut
+        self.layers = nn.ModuleList(
+            nn.Sequential(nn.Linear(n_in, n_out), GELU())
+            for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:], strict=True)
+        )
+
+    def forward(self, x):
+        for layer in self.layers:
+            out = layer(x)
+            x = x + out if self.use_shortcut and out.shape == x.shape else out
+        return x
+"""
+
+
+def _gelu(body: str) -> str:
+    return f"class GELU(nn.Module):\n    def forward(self, x):\n        {body}\n"
+
+
+def _forward(body: str) -> str:
+    head = RIGHT_FORWARD[: RIGHT_FORWARD.index("    def forward")]
+    return head + "    def forward(self, x):\n" + textwrap.indent(textwrap.dedent(body), " " * 8)
+
+
+# student -> (the A1 cells they changed, the autograded scores they must get: GELU, forward).
+# "-" keeps the released stub. Each wrong answer fails exactly the test of what is wrong (the
+# forward test swaps the library's GELU in, so a wrong GELU costs only Task 1's points).
+A1_CLASS: dict[str, tuple[dict[str, str], tuple[float, float]]] = {
+    "right_1": ({}, (3, 4)),  # the instructor's own notebook, see _a1_submission
+    "right_2": ({"a1_gelu": RIGHT_GELU, "a1_deepnet": RIGHT_FORWARD}, (3, 4)),
+    "right_3": (
+        {
+            "a1_gelu": _gelu(
+                "return x * 0.5 * (1 + torch.tanh("
+                "(2 / math.pi) ** 0.5 * (x + 0.044715 * x * x * x)))"
+            ),
+            "a1_deepnet": RIGHT_FORWARD,
+        },
+        (3, 4),
+    ),
+    "untouched": ({"a1_gelu": "-", "a1_deepnet": "-"}, (0, 0)),
+    "empty": ({"a1_gelu": "", "a1_deepnet": ""}, (0, 0)),
+    "typo_004715": (
+        {
+            "a1_gelu": _gelu(
+                "return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.004715 * x**3)))"
+            ),
+            "a1_deepnet": RIGHT_FORWARD,
+        },
+        (0, 4),
+    ),
+    "hardcoded": (None, (0, 0)),  # _hard_coded_a1_cells
+    "exact_gelu": (
+        {
+            "a1_gelu": _gelu("return 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))"),
+            "a1_deepnet": RIGHT_FORWARD,
+        },
+        (0, 4),
+    ),
+    "torch_gelu": (
+        {
+            "a1_gelu": _gelu('return torch.nn.functional.gelu(x, approximate="tanh")'),
+            "a1_deepnet": RIGHT_FORWARD,
+        },
+        (0, 4),
+    ),
+    "gelu_no_return": (
+        {
+            "a1_gelu": _gelu("0.5 * x * (1 + torch.tanh(0.7978845608 * (x + 0.044715 * x**3)))"),
+            "a1_deepnet": RIGHT_FORWARD,
+        },
+        (0, 4),
+    ),
+    "no_shortcut": (
+        {
+            "a1_gelu": RIGHT_GELU,
+            "a1_deepnet": _forward("for layer in self.layers:\n    x = layer(x)\nreturn x\n"),
+        },
+        (3, 0),
+    ),
+    "shortcut_everywhere": (
+        {
+            "a1_gelu": RIGHT_GELU,
+            "a1_deepnet": _forward(
+                "for layer in self.layers:\n"
+                "    x = x + layer(x) if self.use_shortcut else layer(x)\n"
+                "return x\n"
+            ),
+        },
+        (3, 0),
+    ),
+    "forward_loops": (
+        {
+            "a1_gelu": RIGHT_GELU,
+            "a1_deepnet": _forward(
+                # Loops on a batch (the checks' inputs), not on Task 3's single sample: the checks'
+                # own time limit must stop it (a cell timeout under load can make nbgrader fail
+                # the whole notebook, a flaky test).
+                "i = 0\nwhile i < len(self.layers):\n    x = self.layers[i](x)\n"
+                "    i += x.shape[0] == 1\nreturn x\n"
+            ),
+        },
+        (3, 0),
+    ),
+    "syntax_error": (
+        {
+            "a1_gelu": RIGHT_GELU,
+            "a1_deepnet": _forward("for layer in self.layers\n    x = layer(x)\n"),
+        },
+        (3, 0),
+    ),
+    "returns_numpy": (
+        {
+            "a1_gelu": RIGHT_GELU,
+            "a1_deepnet": _forward(
+                "for layer in self.layers:\n    out = layer(x)\n"
+                "    x = x + out if self.use_shortcut and out.shape == x.shape else out\n"
+                "return x.detach().numpy()\n"
+            ),
+        },
+        (3, 0),
+    ),
+    "gelu_in_place": (
+        {
+            "a1_gelu": _gelu(
+                "return x.mul_(0.5 * (1 + torch.tanh(0.7978845608 * (x + 0.044715 * x**3))))"
+            ),
+            "a1_deepnet": RIGHT_FORWARD,
+        },
+        (0, 4),
+    ),
+    "float64_gelu": (
+        {
+            "a1_gelu": _gelu(
+                "x64 = x.double()\n"
+                "        return 0.5 * x64 * (1 + torch.tanh(0.797885 * (x64 + 0.044715 * x64**3)))"
+            ),
+            "a1_deepnet": RIGHT_FORWARD,
+        },
+        (0, 4),
+    ),
+}
+
+
+def _a1_submission(course: Path, student: str) -> nbformat.NotebookNode:
+    release = nbformat.read(course / "release" / "A1" / NOTEBOOKS["A1"], as_version=4)
+    if student == "right_1":
+        return nbformat.read(course / "source" / "A1" / NOTEBOOKS["A1"], as_version=4)
+    if student == "hardcoded":
+        return _with_cells(release, _hard_coded_a1_cells())
+    cells, _scores = A1_CLASS[student]
+    return _with_cells(release, {k: v for k, v in cells.items() if v != "-"})
+
+
 def _gradebook_scores(course: Path) -> dict[tuple[str, str], dict[str, tuple]]:
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook
 
     scores = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "shortcut-lessons") as gradebook:
         for assignment, notebook in NOTEBOOKS.items():
-            for student in ("instructor", "untouched", "hardcoded"):
-                try:
-                    submission = gradebook.find_submission_notebook(
-                        Path(notebook).stem, assignment, student
-                    )
-                except MissingEntry:  # this student did not submit this assignment
-                    continue
-                scores[(assignment, student)] = {
+            for submission in gradebook.notebook_submissions(Path(notebook).stem, assignment):
+                scores[(assignment, submission.student.id)] = {
                     grade.name: (grade.auto_score, grade.max_score) for grade in submission.grades
                 }
     return scores
@@ -139,7 +300,7 @@ def _gradebook_scores(course: Path) -> dict[tuple[str, str], dict[str, tuple]]:
 
 @pytest.fixture(scope="session")
 def course(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A released, submitted and autograded copy of the course directory."""
+    """A released copy of the course directory, with a whole class submitted and graded."""
     course = tmp_path_factory.mktemp("course")
     shutil.copytree(COURSE / "source", course / "source")
     shutil.copy2(COURSE / "nbgrader_config.py", course / "nbgrader_config.py")
@@ -153,32 +314,37 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> dict:
     )
     assert release.returncode == 0, release.stdout + release.stderr
 
-    submissions = {
-        ("A1", "hardcoded"): _with_cells(
-            nbformat.read(course / "release" / "A1" / NOTEBOOKS["A1"], as_version=4),
-            _hard_coded_a1_cells(),
-        )
-    }
-    for assignment, notebook in NOTEBOOKS.items():
-        submissions[(assignment, "instructor")] = nbformat.read(
-            course / "source" / assignment / notebook, as_version=4
-        )
-        submissions[(assignment, "untouched")] = nbformat.read(
-            course / "release" / assignment / notebook, as_version=4
+    submissions = {("A1", student): _a1_submission(course, student) for student in A1_CLASS}
+    for student in ("instructor", "untouched"):
+        folder = "source" if student == "instructor" else "release"
+        submissions[("A2", student)] = nbformat.read(
+            course / folder / "A2" / NOTEBOOKS["A2"], as_version=4
         )
     for (assignment, student), nb in submissions.items():
         folder = course / "submitted" / student / assignment
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / NOTEBOOKS[assignment])
 
-    # One nbgrader process grades every assignment ("*" is globbed over submitted/*/).
-    autograde = build_assignments.nbgrader(course, "autograde", "*", "--force")
+    autograde, seconds = {}, {}
+    for assignment in NOTEBOOKS:
+        start = time.perf_counter()
+        autograde[assignment] = subprocess.run(
+            [sys.executable, "-m", "tools.autograde", assignment, "--jobs", "2",
+             "--course", str(course)],
+            cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+        seconds[assignment] = time.perf_counter() - start
+    print(f"autograde with 2 jobs: {seconds}")
+    feedback = build_assignments.nbgrader(
+        course, "generate_feedback", "A1", "--force", "--student=[ut]*"
+    )  # untouched, typo_004715, torch_gelu
     return {
         "dir": course,
         "source_hash_before": source_hash,
         "source_hash_after": _tree_hash(course / "source"),
         "release_output": release.stdout,
         "autograde": autograde,
+        "feedback": feedback,
         "scores": _gradebook_scores(course),
         "hard_coded_cells": _hard_coded_a1_cells(),
     }
@@ -270,9 +436,10 @@ def test_nbgrader_runs_the_projects_python_kernel():
 
 @pytest.mark.parametrize("assignment", NOTEBOOKS)
 def test_instructor_solutions_score_full_marks(course, assignment):
-    result = course["autograde"]
+    result = course["autograde"][assignment]
     assert result.returncode == 0, result.stdout + result.stderr
-    scores = _autograded(course["scores"][(assignment, "instructor")], assignment)
+    student = {"A1": "right_1", "A2": "instructor"}[assignment]
+    scores = _autograded(course["scores"][(assignment, student)], assignment)
     assert scores, "no autograded cells were recorded"
     assert all(score == maximum for score, maximum in scores.values()), scores
     assert sum(score for score, _ in scores.values()) == AUTOGRADED_POINTS[assignment]
@@ -280,7 +447,7 @@ def test_instructor_solutions_score_full_marks(course, assignment):
 
 @pytest.mark.parametrize("assignment", NOTEBOOKS)
 def test_untouched_release_scores_zero_without_crashing(course, assignment):
-    assert course["autograde"].returncode == 0
+    assert course["autograde"][assignment].returncode == 0
     scores = course["scores"][(assignment, "untouched")]
     autograded = _autograded(scores, assignment)
     assert len(autograded) == {"A1": 2, "A2": 3}[assignment]  # every test cell was graded
@@ -466,3 +633,124 @@ def test_check_has_activation_catches_the_activation_passed_as_bias():
     checks.check_has_activation(ExampleDeepNeuralNetwork([3, 3, 3, 1], use_shortcut=False))
     affine = nn.Sequential(nn.Linear(3, 3), nn.Identity(), nn.Linear(3, 1))
     assert "is affine" in _failure(checks.check_has_activation, affine)
+
+
+# --- the class: parallel grading, exact scores, feedback --------------------------------------
+
+
+def test_every_student_of_the_class_gets_exactly_their_score(course):
+    result = course["autograde"]["A1"]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "with 2 job(s)" in result.stdout
+    got = {
+        student: tuple(
+            course["scores"][("A1", student)][cell][0]
+            for cell in ("a1_test_gelu", "a1_test_forward")
+        )
+        for student in A1_CLASS
+    }
+    expected = {student: scores for student, (_cells, scores) in A1_CLASS.items()}
+    assert got == expected
+    # Every student was merged into the one course gradebook, the graded notebooks moved there.
+    for student in A1_CLASS:
+        assert (course["dir"] / "autograded" / student / "A1" / NOTEBOOKS["A1"]).is_file()
+    assert not list(course["dir"].glob(".autograde-*"))  # the scratch gradebooks are gone
+
+
+def test_the_looping_student_is_stopped_by_the_checks_time_limit(course):
+    graded = nbformat.read(
+        course["dir"] / "autograded" / "forward_loops" / "A1" / NOTEBOOKS["A1"], 4
+    )
+    errors = {
+        cell.metadata.get("nbgrader", {}).get("grade_id", cell.id): output
+        for cell in graded.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type == "error"
+    }
+    assert "did not return within 10 s" in errors["a1_test_forward"]["evalue"]
+    assert set(errors) == {"a1_test_forward"}  # the rest of the notebook ran
+
+
+def test_autograde_tool_refuses_bad_input_and_reports_pending_manual_grading(course, tmp_path):
+    from tools import autograde
+
+    assert autograde.deal(list("abcde"), 2) == [["a", "c", "e"], ["b", "d"]]
+    assert autograde.deal(["a"], 4) == [["a"]]
+    with pytest.raises(FileNotFoundError, match="release the assignment first"):
+        autograde.autograde(tmp_path, "A1", jobs=2)
+    with pytest.raises(ValueError, match="jobs must be at least 1"):
+        autograde.autograde(course["dir"], "A1", jobs=0)
+    pending = autograde.scores(course["dir"], "A1")
+    assert set(pending) == set(A1_CLASS)
+    # A written answer waits for the instructor; an untouched answer cell is 0 at once (nbgrader).
+    assert pending["right_1"][2] is True and pending["untouched"][2] is False
+    assert "(written answers still to grade by hand)" in course["autograde"]["A1"].stdout
+
+
+def _feedback_text(course: dict, student: str) -> str:
+    import html
+
+    name = NOTEBOOKS["A1"].replace(".ipynb", ".html")
+    text = (course["dir"] / "feedback" / student / "A1" / name).read_text()
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", text)).split())
+
+
+def test_feedback_names_the_problem_without_the_graders_paths(course):
+    assert course["feedback"].returncode == 0, course["feedback"].stderr
+    untouched = _feedback_text(course, "untouched")
+    assert "not implemented yet — replace `raise NotImplementedError()` under `# YOUR" in untouched
+    assert "raised RuntimeError" not in untouched
+    assert "torch.tanh yourself" in _feedback_text(course, "torch_gelu")  # the whole hint
+    typo = _feedback_text(course, "typo_004715")
+    assert "yours behaves like 0.004715, expected 0.044715" in typo
+    for student in ("untouched", "torch_gelu", "typo_004715"):
+        text = _feedback_text(course, student)
+        assert str(ROOT) not in text and "site-packages" not in text, student
+
+
+# --- the Formgrader ------------------------------------------------------------------------
+
+
+def test_formgrader_lists_the_assignments_when_lab_runs_in_the_course(course, tmp_path):
+    import json
+    import os
+    import secrets
+    import signal
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token = secrets.token_hex(16)
+    env = build_assignments.nbgrader_env()
+    for name in ("CONFIG", "DATA", "RUNTIME"):
+        (tmp_path / name).mkdir()
+        env[f"JUPYTER_{name}_DIR"] = str(tmp_path / name)
+    env["JUPYTER_TOKEN"] = token
+    command = build_assignments.formgrade_command(
+        course["dir"], "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}"
+    )
+    log = (tmp_path / "lab.log").open("w")
+    lab = subprocess.Popen(command, cwd=course["dir"], env=env, stdout=log, stderr=log)
+    try:
+        url = f"http://127.0.0.1:{port}/formgrader/api/assignments"
+        request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    assignments = json.loads(response.read())
+                break
+            except OSError:
+                assert lab.poll() is None, (tmp_path / "lab.log").read_text()[-2000:]
+                assert time.monotonic() < deadline, "Lab did not answer within 90 s"
+                time.sleep(0.5)
+        names = {a["name"]: a for a in assignments}
+        assert {"A1", "A2"} <= set(names)
+        assert names["A1"]["num_submissions"] == len(A1_CLASS)
+    finally:
+        os.kill(lab.pid, signal.SIGTERM)
+        lab.wait(timeout=30)
+        log.close()

@@ -3,11 +3,17 @@
 Usage::
 
     python -m tools.build_assignments [--course DIR] [ASSIGNMENT ...]
+    python -m tools.build_assignments --formgrade [--course DIR] [LAB OPTION ...]
 
 Runs ``nbgrader generate_assignment ASSIGNMENT --force`` for every assignment in
 ``<course>/source/`` (default course: ``notebooks/assignments``), which writes
 ``<course>/release/ASSIGNMENT/``: solutions replaced by stubs, hidden tests
 removed, outputs cleared, test cells locked. ``source/`` is only read.
+
+``--formgrade`` starts JupyterLab in the course directory instead (``make formgrade``):
+nbgrader 0.9 has no ``nbgrader formgrade`` command any more; its Formgrader is a Lab panel
+(*Nbgrader → Formgrader*) that lists the course's assignments only when Lab runs in the
+course directory, and grades with the project's kernel and ``alembic`` (``nbgrader_env``).
 
 nbgrader runs as ``<this Python> -m nbgrader``, so it (and the kernel it starts
 when grading: ``python3``, whose ``python`` jupyter replaces with the Python
@@ -62,6 +68,14 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def formgrade_command(course: Path, *lab_options: str) -> list[str]:
+    """JupyterLab with the course directory as its root (run it with ``cwd=course``)."""
+    command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={course}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and CI often run as root
+    return [*command, *lab_options]
+
+
 def release_summary(course: Path, assignment: str) -> str:
     """One line per released notebook: its autograded points and hand-graded points."""
     lines = []
@@ -101,11 +115,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--course", type=Path, default=COURSE_DIR, help="default: notebooks/assignments"
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--formgrade", action="store_true", help="start JupyterLab for the Formgrader instead"
+    )
+    args, lab_options = parser.parse_known_args(argv)
     course = args.course.resolve()
     if not (course / "nbgrader_config.py").is_file():
         print(f"{course} is not an nbgrader course directory (no nbgrader_config.py)")
         return 2
+    if args.formgrade:
+        command = formgrade_command(course, *args.assignments, *lab_options)
+        try:
+            return subprocess.run(command, cwd=course, env=nbgrader_env()).returncode
+        except KeyboardInterrupt:  # Ctrl+C stops Lab; not an error
+            return 0
+    if lab_options:
+        parser.error(f"unrecognized arguments: {' '.join(lab_options)}")
     names = args.assignments or assignments(course)
     for name in names:
         if not (course / "source" / name).is_dir():

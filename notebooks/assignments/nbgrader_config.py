@@ -16,8 +16,18 @@ c.CourseDirectory.course_id = "shortcut-lessons"
 # by the Python running nbgrader, the venv's own, where torch and shortcut_lib live.
 c.Execute.kernel_name = "python3"
 c.ExecutePreprocessor.kernel_name = "python3"
-# A wrong answer may loop or be slow; a cell that takes longer than this fails.
-c.Execute.timeout = 120
+# A wrong answer may loop. Every cell of A1 and A2 runs in well under a second (the checks
+# stop one call of student code after 10 s, shortcut_lib.checks.TIME_LIMIT_S), so a cell
+# still running after 30 s is stuck: it is interrupted and fails; grading goes on.
+c.Execute.timeout = 30
+# Feedback shows the error of a student's own cell as its type and message only (their own
+# notebook has the full traceback): a full one runs through torch and shortcut_lib with the
+# grader's absolute paths. A failed check prints its own short form (checks.CheckFailed).
+# The first argument is nbgrader's default for Python kernels, which setting this replaces.
+c.Execute.extra_arguments = [
+    "--HistoryManager.hist_file=:memory:",
+    "--InteractiveShell.xmode=Minimal",
+]
 
 # Hidden tests go missing from the student's version; solutions become stubs.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

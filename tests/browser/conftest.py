@@ -73,6 +73,11 @@ LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
 }
 
+# Lab extensions switched off in the test's own config dir (never in the venv's, which others
+# share). jupyterlab-rise and sliveshow both define the `slideshow:*` commands and conflict;
+# the project presents live with sliveshow (rise shows the explorers as text).
+LAB_DISABLED_EXTENSIONS = {"jupyterlab-rise": True}
+
 
 @dataclass
 class LabServer:
@@ -115,6 +120,13 @@ def write_lab_settings(settings_dir: Path) -> None:
         path = settings_dir / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
+
+
+def write_page_config(config_dir: Path) -> None:
+    """``labconfig/page_config.json`` in Lab's config dir: which extensions stay off."""
+    path = config_dir / "labconfig" / "page_config.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"disabledExtensions": LAB_DISABLED_EXTENSIONS}))
 
 
 def copy_notebooks(target: Path) -> None:
@@ -167,6 +179,7 @@ def start_lab(base: Path) -> LabServer:
         env[f"JUPYTER_{name}_DIR"] = str(path)
     env["IPYTHONDIR"] = str(base / "ipython")
     write_lab_settings(base / "settings")
+    write_page_config(base / "jupyter_config")
     log = base / "lab.log"
     last_failure = ""
     token = secrets.token_hex(16)
