@@ -51,7 +51,8 @@ NOTEBOOK_DIR = Path(os.environ.get("SHORTCUT_NOTEBOOKS", ROOT / "notebooks"))
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 SANITIZE_FILE = ROOT / "notebooks" / "nbval-sanitize.cfg"
 KERNEL_NAME = "python3"
-CELL_TIMEOUT_S = 300  # per cell; the slowest lesson cell (training) takes ~25 s
+# per cell; the slowest lesson cell (training) takes ~25 s. tools.soak sets it lower.
+CELL_TIMEOUT_S = int(os.environ.get("SHORTCUT_CELL_TIMEOUT_S", "300"))
 RUN_TIMEOUT_S = 900  # per notebook run, all cells (and re-runs) included
 
 # nbval's IPyNbFile.skip_compare (without --nbdime): never compared.
@@ -135,16 +136,16 @@ def headless_env() -> dict[str, str]:
 
 
 def notebook_client(nb: nbformat.NotebookNode, **kwargs) -> NotebookClient:
-    """The project's nbclient: it polls for replies in one-second slices.
+    """The project's nbclient (tools.execute_notebooks.LessonClient): no missed wake-ups.
 
-    Plain nbclient intermittently misses the wake-up for a reply after a widget cell and sits
-    out the whole cell timeout (nbclient issue #312); tools.execute_notebooks works around it.
+    Plain nbclient intermittently misses the wake-up for a cell's reply after an Output widget
+    and sits out the whole cell timeout; tools.execute_notebooks.WakeSafeChannel says why.
     """
     if str(ROOT) not in sys.path:  # this runs as a script, with tests/ as its folder
         sys.path.insert(0, str(ROOT))
-    from tools.execute_notebooks import SlicedPollingClient
+    from tools.execute_notebooks import LessonClient
 
-    return SlicedPollingClient(nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL_NAME, **kwargs)
+    return LessonClient(nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL_NAME, **kwargs)
 
 
 def run_hostile(path: Path, workdir: str) -> dict[str, list]:
