@@ -10,7 +10,6 @@ a fixed order, so it happens every time.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 
 import nbformat
@@ -20,7 +19,6 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.session import Session
 
 from tools.execute_notebooks import (
-    MISSED_WAKEUP,
     POLL_SLICE_S,
     LessonClient,
     WakeSafeChannel,
@@ -59,12 +57,10 @@ async def wait_after_a_send(channel_class: type[AsyncZMQSocketChannel]) -> tuple
         context.term()
 
 
-def test_a_send_while_waiting_does_not_delay_the_reply(caplog):
-    with caplog.at_level(logging.WARNING, logger="tools.execute_notebooks"):
-        waited, msg_type = asyncio.run(wait_after_a_send(WakeSafeChannel))
+def test_a_send_while_waiting_does_not_delay_the_reply():
+    waited, msg_type = asyncio.run(wait_after_a_send(WakeSafeChannel))
     assert msg_type == "execute_reply"
     assert waited < 0.5 * POLL_SLICE_S, f"the reply was seen only after {waited:.2f} s"
-    assert MISSED_WAKEUP not in caplog.text
 
 
 def test_plain_jupyter_client_still_misses_that_wake_up():
@@ -75,14 +71,12 @@ def test_plain_jupyter_client_still_misses_that_wake_up():
     assert waited > 0.8 * TIMEOUT_S - 0.5
 
 
-def test_a_missed_wake_up_costs_one_slice_and_is_reported(caplog, monkeypatch):
-    # With the fix undone, the sliced wait still bounds the miss and says so.
+def test_a_missed_wake_up_costs_at_most_one_slice(monkeypatch):
+    # With the fix undone, the sliced wait still bounds the miss.
     monkeypatch.setattr(WakeSafeChannel, "send", AsyncZMQSocketChannel.send)
-    with caplog.at_level(logging.WARNING, logger="tools.execute_notebooks"):
-        waited, msg_type = asyncio.run(wait_after_a_send(WakeSafeChannel))
+    waited, msg_type = asyncio.run(wait_after_a_send(WakeSafeChannel))
     assert msg_type == "execute_reply"
-    assert waited < POLL_SLICE_S + 0.5
-    assert MISSED_WAKEUP in caplog.text
+    assert waited < POLL_SLICE_S + 0.5  # not TIMEOUT_S
 
 
 def test_both_nbclient_paths_use_the_wake_safe_client():

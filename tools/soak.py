@@ -4,13 +4,14 @@ Usage: python -m tools.soak [--runs 20] [--jobs 1] [--cell-timeout 120] [noteboo
 
 Each run is ``python tests/test_determinism.py hostile NOTEBOOK WORKDIR OUT.json`` in a
 fresh kernel (a foreign cwd, no display, then every cell re-run bottom-up), exactly as
-``make test`` runs it, with the cell timeout lowered so a stall stands out. Runs go round-
-robin over the lessons, so an interrupted soak has covered each lesson about equally.
+``make test`` runs it, with the cell timeout lowered and the client's one-second polling guard
+off (``SHORTCUT_POLL_SLICE_S``), so a missed wake-up shows as what it was before the fix: a
+cell that sits out the whole cell timeout. Runs go round-robin over the lessons, so an
+interrupted soak has covered each lesson about equally.
 
-A run fails when it fails (a real cell timeout included), when the client logged a missed
-wake-up (a message that sat unseen for a polling slice: the stall
-``tools.execute_notebooks.WakeSafeChannel`` prevents), or when it took longer than its
-lesson's median plus three quarters of the cell timeout (it may have waited a timeout).
+A run fails when it fails (a real cell timeout included), when nbclient gave up waiting for a
+cell's outputs ("Timeout waiting for IOPub output"), or when it took longer than its lesson's
+median plus three quarters of the cell timeout (it sat out a timeout).
 Exit status 0 only if no run failed.
 """
 
@@ -26,16 +27,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tools.execute_notebooks import MISSED_WAKEUP
-
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "test_determinism.py"
+IOPUB_TIMEOUT = "Timeout waiting for IOPub output"  # nbclient's warning: outputs went missing
+GUARD_OFF = {"SHORTCUT_POLL_SLICE_S": "1e9"}  # tools.execute_notebooks.POLL_SLICE_S
 
 
 def hostile_run(notebook: Path, cell_timeout: int) -> dict:
-    """One hostile run: wall time, return code, missed wake-ups, the log's tail."""
+    """One hostile run: wall time, return code, nbclient's IOPub timeouts, the log's tail."""
     with tempfile.TemporaryDirectory(prefix="soak-") as workdir:
-        env = {**os.environ, "SHORTCUT_CELL_TIMEOUT_S": str(cell_timeout)}
+        env = {**os.environ, **GUARD_OFF, "SHORTCUT_CELL_TIMEOUT_S": str(cell_timeout)}
         command = [sys.executable, str(SCRIPT), "hostile", str(notebook.resolve()), workdir]
         command.append(str(Path(workdir) / "out.json"))
         start = time.perf_counter()
@@ -45,7 +46,7 @@ def hostile_run(notebook: Path, cell_timeout: int) -> dict:
     return {
         "seconds": seconds,
         "returncode": done.returncode,
-        "missed": log.count(MISSED_WAKEUP),
+        "missed": [line for line in log.splitlines() if IOPUB_TIMEOUT in line],
         "log": log[-2000:],
     }
 
@@ -73,10 +74,12 @@ def main(argv: list[str]) -> int:
         result = {"run": run, **hostile_run(nb, args.cell_timeout)}
         results[nb].append(result)
         status = "ok" if result["returncode"] == 0 else f"FAILED (exit {result['returncode']})"
-        missed = f", {result['missed']} missed wake-up(s)" if result["missed"] else ""
+        missed = f", {len(result['missed'])} IOPub timeout(s)" if result["missed"] else ""
         print(f"  {nb.stem} run {run}: {result['seconds']:.1f} s {status}{missed}", flush=True)
         if result["returncode"]:
             print(result["log"], flush=True)
+        for line in result["missed"]:
+            print(f"    {line}", flush=True)
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         list(pool.map(one, order))
@@ -88,14 +91,15 @@ def main(argv: list[str]) -> int:
         median = statistics.median(times)
         bound = median + 0.75 * args.cell_timeout
         bad = [
-            f"run {r['run']}: {r['seconds']:.1f} s, exit {r['returncode']}, {r['missed']} missed"
+            f"run {r['run']}: {r['seconds']:.1f} s, exit {r['returncode']}, "
+            f"{len(r['missed'])} IOPub timeouts"
             for r in runs
             if r["returncode"] or r["missed"] or r["seconds"] > bound
         ]
         failed += len(bad)
         print(
             f"  {nb.stem}: {len(runs)} runs, min {min(times):.1f}, median {median:.1f}, "
-            f"max {max(times):.1f}; slower than {bound:.0f} s, failed or missed a wake-up: "
+            f"max {max(times):.1f}; slower than {bound:.0f} s, failed or an IOPub timeout: "
             f"{len(bad)}"
         )
         for line in bad:
