@@ -15,6 +15,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 help:
 	@echo "make lab            open the lessons in JupyterLab"
 	@echo "make test           ruff, unit tests, nbval over every notebook, browser tests"
+	@echo "make soak           20 hostile determinism runs of every lesson: any stall shows"
 	@echo "make notebooks      re-execute every lesson in place, top to bottom, in a fresh kernel"
 	@echo "make slides         export every lesson to a reveal.js deck under build/slides/"
 	@echo "make slides-offline the same decks under build/slides-offline/, scripts copied locally"
@@ -38,6 +39,12 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg
+
+# Every lesson's hostile determinism run, 20 times each, with per-run wall times; fails on a
+# run that missed a wake-up or was slow enough to have waited a cell timeout.
+.PHONY: soak
+soak: $(STAMP)
+	$(PY) -m tools.soak --runs 20
 
 # Committed notebooks carry their outputs (nbval compares against them): this
 # rewrites them from a fresh kernel, top to bottom. Only run it when you mean to.

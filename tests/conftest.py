@@ -1,8 +1,37 @@
-"""Say at the end of every run whether the browser tests ran, and if not, why."""
+"""Start the determinism runs early; say at the end whether the browser tests ran."""
 
 from __future__ import annotations
 
 import pytest
+
+_determinism_modules = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Queue the lesson runs of the selected determinism tests now and move those tests last.
+
+    The runs (tests/test_determinism.py, two at a time in subprocesses) then use the core the
+    rest of the suite leaves idle, and their tests mostly find the results waiting. (Here, not
+    in pytest_collection_modifyitems: only after it has run are ``-k``/``-m`` applied.)
+    """
+    items = session.items
+    determinism = [
+        item
+        for item in items
+        if getattr(getattr(item, "module", None), "__name__", "").endswith("test_determinism")
+    ]
+    paths = [item.callspec.params["path"] for item in determinism if hasattr(item, "callspec")]
+    if not paths or session.config.option.collectonly:
+        return
+    module = determinism[0].module
+    module.start_runs(paths)
+    _determinism_modules.append(module)
+    items[:] = [item for item in items if item not in determinism] + determinism
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for module in _determinism_modules:
+        module.stop_runs()  # cancel what has not started (-x, Ctrl-C); no kernel left behind
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -1,7 +1,8 @@
 """Every lesson gives the same numbers however, wherever and how often it is run.
 
 Each ``notebooks/NN_name.ipynb`` is executed with nbclient in two fresh kernels of this Python
-(the kernel ``--nbval-current-env`` would use), at the same time (2 cores, 2 kernels):
+(the kernel ``--nbval-current-env`` would use); all lessons' runs go two at a time (2 cores),
+in the background from the moment these tests are collected:
 
 - run A, the hostile one: the working directory is an empty temporary folder (not
   ``notebooks/``), ``MPLBACKEND=Agg`` and no ``DISPLAY`` (a headless server);
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -51,7 +53,8 @@ NOTEBOOK_DIR = Path(os.environ.get("SHORTCUT_NOTEBOOKS", ROOT / "notebooks"))
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 SANITIZE_FILE = ROOT / "notebooks" / "nbval-sanitize.cfg"
 KERNEL_NAME = "python3"
-CELL_TIMEOUT_S = 300  # per cell; the slowest lesson cell (training) takes ~25 s
+# per cell; the slowest lesson cell (training) takes ~25 s. tools.soak sets it lower.
+CELL_TIMEOUT_S = int(os.environ.get("SHORTCUT_CELL_TIMEOUT_S", "300"))
 RUN_TIMEOUT_S = 900  # per notebook run, all cells (and re-runs) included
 
 # nbval's IPyNbFile.skip_compare (without --nbdime): never compared.
@@ -135,16 +138,16 @@ def headless_env() -> dict[str, str]:
 
 
 def notebook_client(nb: nbformat.NotebookNode, **kwargs) -> NotebookClient:
-    """The project's nbclient: it polls for replies in one-second slices.
+    """The project's nbclient (tools.execute_notebooks.LessonClient): no missed wake-ups.
 
-    Plain nbclient intermittently misses the wake-up for a reply after a widget cell and sits
-    out the whole cell timeout (nbclient issue #312); tools.execute_notebooks works around it.
+    Plain nbclient intermittently misses the wake-up for a cell's reply after an Output widget
+    and sits out the whole cell timeout; tools.execute_notebooks.WakeSafeChannel says why.
     """
     if str(ROOT) not in sys.path:  # this runs as a script, with tests/ as its folder
         sys.path.insert(0, str(ROOT))
-    from tools.execute_notebooks import SlicedPollingClient
+    from tools.execute_notebooks import LessonClient
 
-    return SlicedPollingClient(nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL_NAME, **kwargs)
+    return LessonClient(nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL_NAME, **kwargs)
 
 
 def run_hostile(path: Path, workdir: str) -> dict[str, list]:
@@ -174,41 +177,68 @@ def run_friendly(path: Path) -> dict[str, list]:
     return {"friendly": [cell.outputs for cell in nb.cells if cell.cell_type == "code"]}
 
 
-def run_in_subprocess(run: str, path: Path, workdir: str, out: Path) -> subprocess.Popen:
-    """Start ``python tests/test_determinism.py RUN NOTEBOOK WORKDIR OUT.json``.
+def one_run(run: str, path: Path) -> tuple[dict, list[str]]:
+    """``python tests/test_determinism.py RUN NOTEBOOK WORKDIR OUT.json``: its outputs, and the
+    files it left in its working directory (an empty temporary folder).
 
-    A process per run: the two runs go in parallel without sharing an event loop, and
-    nothing of pytest's process (other tests' loops, imports, cwd) leaks into a run.
+    A process per run: runs go in parallel without sharing an event loop, and nothing of
+    pytest's process (other tests' loops, imports, cwd) leaks into a run.
     """
-    command = [sys.executable, __file__, run, str(path), workdir, str(out)]
-    with out.with_suffix(".log").open("w") as log:  # a file, not a pipe: no pipe can fill up
-        return subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    with tempfile.TemporaryDirectory(prefix=f"lesson-{run}-") as scratch:
+        workdir = Path(scratch) / "cwd"
+        workdir.mkdir()
+        out = Path(scratch) / "out.json"
+        command = [sys.executable, __file__, run, str(path), str(workdir), str(out)]
+        log = Path(scratch) / "run.log"
+        with log.open("w") as sink:  # a file, not a pipe: no pipe can fill up
+            process = subprocess.Popen(command, cwd=workdir, stdout=sink, stderr=subprocess.STDOUT)
+            try:
+                process.wait(timeout=RUN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()  # by its PID; ipykernel exits when its parent is gone
+                raise
+            finally:
+                if process.poll() is None:  # interrupted: leave no kernel behind
+                    process.kill()
+        assert process.returncode == 0, f"the {run} run failed:\n{log.read_text()[-3000:]}"
+        raw = json.loads(out.read_text())
+        return {k: to_nodes(v) for k, v in raw.items()}, sorted(os.listdir(workdir))
+
+
+# All runs of the session, PARALLEL_RUNS at a time (one kernel per core), started as soon as
+# the tests below are collected (tests/conftest.py), so they overlap the rest of the suite.
+PARALLEL_RUNS = 2
+_pool: ThreadPoolExecutor | None = None
+_started: dict[tuple[Path, str], Future] = {}
+
+
+def start_runs(paths: list[Path]) -> None:
+    """Queue both runs of every lesson in ``paths``, the slowest lessons (the last) first."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=PARALLEL_RUNS, thread_name_prefix="lesson-run")
+    for path in sorted(set(paths), reverse=True):
+        for run in ("hostile", "friendly"):  # hostile first: it also re-runs every cell
+            if (path, run) not in _started:
+                _started[path, run] = _pool.submit(one_run, run, path)
+
+
+def stop_runs() -> None:
+    """Drop the runs that have not started (a session cut short); wait for the others."""
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
 
 
 @functools.cache
 def runs(path: Path) -> tuple[list[dict], list[str]]:
-    """Per code cell: the committed cell and its outputs in each run; files left in the cwd.
-
-    Both runs go at the same time (one kernel per core); computed once per session and shared
-    by the tests below.
+    """Per code cell: the committed cell and its outputs in each run; files the hostile run
+    left in its cwd. Computed once per session and shared by the tests below.
     """
-    results = {}
-    with tempfile.TemporaryDirectory(prefix="lesson-cwd-") as workdir:
-        with tempfile.TemporaryDirectory(prefix="lesson-runs-") as scratch:
-            outs = {run: Path(scratch) / f"{run}.json" for run in ("hostile", "friendly")}
-            processes = {run: run_in_subprocess(run, path, workdir, outs[run]) for run in outs}
-            for run, process in processes.items():
-                try:
-                    process.wait(timeout=RUN_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    for other in processes.values():
-                        other.kill()  # by its PID; ipykernel exits when its parent is gone
-                    raise
-                log = outs[run].with_suffix(".log").read_text()
-                assert process.returncode == 0, f"the {run} run failed:\n{log[-3000:]}"
-                raw = json.loads(outs[run].read_text())
-                results.update({k: to_nodes(v) for k, v in raw.items()})
-            leftovers = sorted(os.listdir(workdir))
+    start_runs([path])  # already queued when tests/conftest.py saw this test collected
+    (hostile, leftovers), (friendly, _) = (
+        _started[path, run].result() for run in ("hostile", "friendly")
+    )
+    results = {**hostile, **friendly}
     committed = nbformat.read(path, as_version=4)
     cells = [(i, c) for i, c in enumerate(committed.cells) if c.cell_type == "code"]
     rows = [

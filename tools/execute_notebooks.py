@@ -9,48 +9,96 @@ will compare against.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 from queue import Empty
 
 import nbformat
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
 from nbclient import NotebookClient
+from traitlets import Type
 
 KERNEL_NAME = "python3"
+# The longest a missed wake-up could cost. tools.soak sets it huge, so that a miss shows as a
+# wait of the whole cell timeout (what the guard would otherwise absorb).
+POLL_SLICE_S = float(os.environ.get("SHORTCUT_POLL_SLICE_S", "1.0"))
 
 
-class SlicedPollingClient(NotebookClient):
-    """A NotebookClient that waits for kernel replies in one-second slices.
+class _SendThroughAsyncio:
+    """Hands Session.send's frames to the asyncio socket itself, not to a blocking shadow."""
 
-    After a widget cell, the async wait for a cell's reply intermittently misses its
-    wake-up and sits out the whole cell timeout (seen in ~half the runs of lesson 02
-    under load; cf. nbclient issue #312). Polling in slices bounds that to a second.
+    def __init__(self, socket) -> None:
+        self.socket = socket
+
+    def send_multipart(self, parts, copy: bool = True) -> None:
+        self.socket.send_multipart(parts, copy=copy)  # done at once unless the peer is full
+
+
+class WakeSafeChannel(AsyncZMQSocketChannel):
+    """A kernel channel whose waits cannot miss the reply they wait for.
+
+    The stall this prevents (upstream: jupyter_client 8.10 with pyzmq 27): while
+    nbclient waits for a cell's ``execute_reply`` (an asyncio poll on the shell socket),
+    its Output-widget mimic answers the kernel's widget messages by sending a
+    ``comm_msg`` on that same shell socket. ``Session.send`` sends through a blocking
+    ``zmq.Socket.shadow`` of the asyncio socket; libzmq's send processes the socket's
+    pending commands, which consumes the (edge-like) ZMQ_FD signal that the reply had
+    raised, and nothing tells pyzmq's asyncio socket to look again. The poll then sleeps
+    until its timeout (the whole cell timeout), finds the reply and goes on: a cell that
+    passes after 300 s. ``tests/test_notebook_client.py`` reproduces it with two sockets.
+
+    Fix: ``send`` goes through the asyncio socket's own ``send_multipart``, which re-checks
+    the socket's events after sending and wakes any waiter. Guard: every wait is cut into
+    ``POLL_SLICE_S`` slices (each ends with a look at the socket), so a wake-up missed for
+    any other reason costs at most a slice, never a cell timeout. ``make soak`` runs with
+    the guard off, so the fix itself is what it tests.
     """
 
-    async def async_start_new_kernel_client(self):
-        client = await super().async_start_new_kernel_client()
-        get_msg = client.shell_channel.get_msg
+    def send(self, msg: dict) -> None:
+        self.session.send(_SendThroughAsyncio(self.socket), msg)
 
-        async def sliced_get_msg(timeout: float | None = None):
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                step = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))
-                try:
-                    return await get_msg(timeout=step)
-                except Empty:
-                    if deadline is not None and time.monotonic() >= deadline:
-                        raise
+    async def get_msg(self, timeout: float | None = None) -> dict:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_SLICE_S if deadline is None else max(0.0, deadline - time.monotonic())
+            step = min(POLL_SLICE_S, left)
+            if await self.socket.poll(int(step * 1000)):
+                return await self._recv()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise Empty
 
-        client.shell_channel.get_msg = sliced_get_msg
-        return client
+
+class WakeSafeKernelClient(AsyncKernelClient):
+    """jupyter_client's asyncio kernel client with :class:`WakeSafeChannel` channels."""
+
+    shell_channel_class = Type(WakeSafeChannel)
+    iopub_channel_class = Type(WakeSafeChannel)
+    stdin_channel_class = Type(WakeSafeChannel)
+    control_channel_class = Type(WakeSafeChannel)
+
+
+class LessonClient(NotebookClient):
+    """nbclient's NotebookClient talking to the kernel through :class:`WakeSafeKernelClient`.
+
+    Set on the kernel manager, so both of nbclient's paths get it: ``execute()`` and
+    ``setup_kernel()`` + ``execute_cell()`` (whose sync wrappers call the base class's
+    coroutines, so overriding ``async_start_new_kernel_client`` covers only the first).
+    """
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.client_factory = WakeSafeKernelClient
+        return km
 
 
 def execute(path: Path, timeout: int = 600) -> float:
     """Execute ``path`` in place and return the wall time in seconds."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    SlicedPollingClient(
+    LessonClient(
         nb,
         timeout=timeout,
         kernel_name=KERNEL_NAME,
