@@ -309,7 +309,8 @@ def gradient_explorer(
     same figure. The defaults are the book's set-up.
 
     Args:
-        depth: number of layers, 2-30 (the last maps ``width -> 1``, without shortcut).
+        depth: number of layers, 2-30 (the last maps ``width -> 1``, without shortcut,
+            except at width 1, where its shapes match and it gets one too).
         width: features per hidden layer, 1-16.
         activation: a name from :data:`~shortcut_lib.activations.ACTIVATIONS`.
         seed: seed of the initial weights, 0-999.
