@@ -451,6 +451,18 @@ def test_explorer_fast_render_is_the_full_render_pixel_for_pixel():
     assert ex.render.full_renders < ex.renders  # some renders reused a background
 
 
+@pytest.mark.parametrize(("depth", "activation"), [(5, "gelu"), (30, "gelu"), (30, "sigmoid")])
+def test_explorer_shows_its_whole_y_axis_label(depth, activation):
+    # The margins are fixed (no layout pass per step), so they must leave room for the
+    # widest tick labels (10⁻⁴⁸ at 30 sigmoid layers) and the label left of them.
+    ex = gradient_explorer(depth=depth, activation=activation)
+    assert ex.png  # renders, so the text extents below are the drawn ones
+    renderer = ex.figure.canvas.get_renderer()
+    label = ex.figure.axes[0].yaxis.label
+    assert label.get_text() == "mean |∂loss/∂W|  (log scale)"
+    assert label.get_window_extent(renderer).x0 >= 2  # pixels from the figure's left edge
+
+
 # --- why: per-layer Jacobians ----------------------------------------------------
 
 
