@@ -58,7 +58,8 @@ def deep_layer_sizes(depth: int, width: int) -> list[int]:
     """``layer_sizes`` of a network with ``depth`` layers, ``width`` features wide, one output.
 
     ``depth - 1`` layers map ``width -> width`` (these get shortcuts) and the last
-    maps ``width -> 1`` (no shortcut: the shapes differ).
+    maps ``width -> 1`` (no shortcut: the shapes differ; at ``width == 1`` they do
+    not, and the last layer gets a shortcut too).
 
     Example::
 
@@ -220,8 +221,8 @@ def format_gradient_table(
 ) -> str:
     """A plain-text table: one row per layer, plain and shortcut gradient means and their ratio.
 
-    Numbers are rounded to ``significant_digits`` (the 5th digit onwards changes
-    with the CPU and torch version).
+    Numbers are rounded to ``significant_digits`` (from about the 7th digit on, the
+    values change with the CPU and torch version).
 
     Example::
 

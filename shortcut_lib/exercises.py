@@ -50,6 +50,8 @@ def _number(name: str, value: object) -> float:
         if not (hasattr(value, "__float__") and getattr(value, "ndim", 0) == 0):
             if not (isinstance(value, torch.Tensor) and value.numel() == 1):
                 raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    if isinstance(value, torch.Tensor):
+        value = value.detach()  # float() of a tensor that requires grad warns
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"{name} must be a finite number, got {number!r}")
@@ -285,15 +287,20 @@ def check_02_wider_net(layer_sizes: Sequence[int], parameters: int, shortcuts: i
 _SIGMOID_DEPTH = 30
 
 
-def _sigmoid_shortcut_network_stream():
+def _last_pre_activation(model: nn.Module, stream: list[torch.Tensor]) -> float:
+    last = model.layers[-1][0]
+    return (last.weight @ stream[-2] + last.bias).item()
+
+
+def _sigmoid_network_streams():
+    """Exercise 1's pair: (the shortcut network's stream, its z, the plain network's z)."""
     from .comparison import BOOK_INPUT, deep_layer_sizes, residual_stream
     from .model import make_model_pair
 
-    _, shortcut = make_model_pair(deep_layer_sizes(_SIGMOID_DEPTH, 3), 123, "sigmoid")
-    stream = residual_stream(shortcut, BOOK_INPUT)
-    last = shortcut.layers[-1][0]
-    pre_activation = (last.weight @ stream[-2] + last.bias).item()
-    return stream, pre_activation
+    pair = make_model_pair(deep_layer_sizes(_SIGMOID_DEPTH, 3), 123, "sigmoid")
+    plain_stream, stream = (residual_stream(model, BOOK_INPUT) for model in pair)
+    plain_z = _last_pre_activation(pair[0], plain_stream)
+    return stream, _last_pre_activation(pair[1], stream), plain_z
 
 
 def check_03_sigmoid_saturation(pre_activation: float) -> None:
@@ -304,7 +311,7 @@ def check_03_sigmoid_saturation(pre_activation: float) -> None:
     the number the output sigmoid is applied to. Right within 1 %.
     """
     z = _number("pre_activation", pre_activation)
-    stream, expected = _sigmoid_shortcut_network_stream()
+    stream, expected, plain_z = _sigmoid_network_streams()
     slope = 1.0 / (2.0 + math.exp(expected) + math.exp(-expected))  # σ'(z) = σ(z)(1 - σ(z))
     if math.isclose(z, expected, rel_tol=0.01):
         print(
@@ -317,6 +324,11 @@ def check_03_sigmoid_saturation(pre_activation: float) -> None:
         hint = (
             f"{z:.4g} is the mean of the residual stream entering the last layer; z is that "
             "layer's W x + b (model.layers[-1][0] applied to it)"
+        )
+    elif math.isclose(z, plain_z, rel_tol=0.01):
+        hint = (
+            f"{z:.4g} is the plain network's z; make_model_pair returns (plain, shortcut), "
+            "so take the second: _, sigmoid_model = make_model_pair(...)"
         )
     elif 0.0 <= z <= 1.0:
         hint = "that looks like σ(z) or σ'(z); the question asks for z itself, before the sigmoid"
@@ -352,7 +364,8 @@ def check_03_seeds(count: int, smallest_gain: float) -> None:
         count: in how many seeds the shortcut network's vanishing ratio is larger
             than the plain network's.
         smallest_gain: the smallest of the 20 factors
-            ``vanishing_ratio(shortcut) / vanishing_ratio(plain)``; right within 1 %.
+            ``vanishing_ratio(shortcut) / vanishing_ratio(plain)``, to 3 significant
+            digits; right within 1 %.
     """
     if isinstance(count, bool) or not isinstance(count, numbers.Integral):
         raise TypeError(f"count must be an integer, got {count!r} ({type(count).__name__})")
@@ -379,8 +392,8 @@ def check_03_seeds(count: int, smallest_gain: float) -> None:
     seed = min(_SEEDS, key=lambda s: gains[s])
     print(
         f"Right: the shortcut network's ratio is larger in {expected_count} of {len(gains)} "
-        f"seeds, by at least {expected_gain:.4g}× (seed {seed}). The direction never depends "
-        "on the seed; the size of the effect does."
+        f"seeds, by at least {expected_gain:.4g}× (seed {seed}). In all {len(gains)} seeds "
+        "the direction is the same; the size of the effect is not."
     )
 
 

@@ -309,7 +309,8 @@ def gradient_explorer(
     same figure. The defaults are the book's set-up.
 
     Args:
-        depth: number of layers, 2-30 (the last maps ``width -> 1``, without shortcut).
+        depth: number of layers, 2-30 (the last maps ``width -> 1``, without shortcut,
+            except at width 1, where its shapes match and it gets one too).
         width: features per hidden layer, 1-16.
         activation: a name from :data:`~shortcut_lib.activations.ACTIVATIONS`.
         seed: seed of the initial weights, 0-999.
@@ -341,7 +342,7 @@ def gradient_explorer(
     # measuring pass, on every slider step would cost more than the gradients.
     figure, _ = new_figure(figsize=(7.0, 4.0))
     figure.set_layout_engine(None)
-    figure.subplots_adjust(left=0.11, right=0.98, bottom=0.13, top=0.91)
+    figure.subplots_adjust(left=0.14, right=0.98, bottom=0.13, top=0.91)
 
     def draw(depth: int, width: int, activation: str, seed: int) -> tuple[Figure, dict]:
         plain, shortcut = compare_gradients(deep_layer_sizes(depth, width), seed, activation)

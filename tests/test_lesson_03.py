@@ -451,6 +451,18 @@ def test_explorer_fast_render_is_the_full_render_pixel_for_pixel():
     assert ex.render.full_renders < ex.renders  # some renders reused a background
 
 
+@pytest.mark.parametrize(("depth", "activation"), [(5, "gelu"), (30, "gelu"), (30, "sigmoid")])
+def test_explorer_shows_its_whole_y_axis_label(depth, activation):
+    # The margins are fixed (no layout pass per step), so they must leave room for the
+    # widest tick labels (10⁻⁴⁸ at 30 sigmoid layers) and the label left of them.
+    ex = gradient_explorer(depth=depth, activation=activation)
+    assert ex.png  # renders, so the text extents below are the drawn ones
+    renderer = ex.figure.canvas.get_renderer()
+    label = ex.figure.axes[0].yaxis.label
+    assert label.get_text() == "mean |∂loss/∂W|  (log scale)"
+    assert label.get_window_extent(renderer).x0 >= 2  # pixels from the figure's left edge
+
+
 # --- why: per-layer Jacobians ----------------------------------------------------
 
 
@@ -604,8 +616,24 @@ def test_check_03_sigmoid_saturation_accepts_the_right_z_and_explains_wrong_ones
     check_03_sigmoid_saturation(z)
     assert capsys.readouterr().out.startswith("Right: z = ")
     check_03_sigmoid_saturation(torch.tensor(z))
+    # The natural answer is a tensor that requires grad: accepted, without torch's warning.
+    last = model.layers[-1][0]
+    z_tensor = last.weight @ h + last.bias
+    assert z_tensor.requires_grad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_03_sigmoid_saturation(z_tensor)
+    assert capsys.readouterr().out.count("Right: z = ") == 2
+    # The likely slip: the plain network (make_model_pair's first model), by a hand loop too.
+    plain, _ = make_model_pair(deep_layer_sizes(30, 3), 123, "sigmoid")
+    h_plain = BOOK_INPUT[0]
+    for layer in plain.layers[:-1]:
+        h_plain = torch.sigmoid(layer[0].weight @ h_plain + layer[0].bias)
+    plain_z = (plain.layers[-1][0].weight @ h_plain + plain.layers[-1][0].bias).item()
+    assert 0 < plain_z < 1  # so it must not get the "σ(z) or σ'(z)" hint
     stream_mean = residual_stream(model, BOOK_INPUT)[-2].mean().item()
     for wrong, says in [
+        (plain_z, "plain network's z; make_model_pair returns (plain, shortcut)"),
         (stream_mean, "mean of the residual stream"),
         (1.0, "looks like σ(z) or σ'(z)"),
         (-z, "the sign is wrong"),
@@ -630,9 +658,13 @@ def test_check_03_seeds_accepts_the_right_answer_and_explains_wrong_ones(capsys)
     count, smallest = sum(g > 1 for g in gains), min(gains)
     assert count == 20 and 100 < smallest < 1000
     check_03_seeds(count, smallest)
-    assert "Right: the shortcut network's ratio is larger in 20 of 20 seeds" in (
-        capsys.readouterr().out
-    )
+    said = capsys.readouterr().out
+    assert "Right: the shortcut network's ratio is larger in 20 of 20 seeds" in said
+    assert "In all 20 seeds the direction is the same" in said  # not "never depends on the seed"
+    # The exercise asks for 3 significant digits: that rounding passes, 2 digits do not.
+    check_03_seeds(count, float(f"{smallest:.3g}"))
+    with pytest.raises(AssertionError, match="smallest_gain: expected"):
+        check_03_seeds(count, float(f"{smallest:.2g}"))
     with pytest.raises(AssertionError, match="count: expected 20 of 20 seeds, got 19"):
         check_03_seeds(19, smallest)
     with pytest.raises(AssertionError, match="that is plain / shortcut"):
