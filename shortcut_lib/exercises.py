@@ -117,13 +117,48 @@ def check_01_sigmoid_gelu(largest_error: float, best_constant: float) -> None:
         )
     tanh_error = max_approximation_error(0.044715, num_points=20001)
     print(
-        f"Right: x·σ(1.702·x) is up to {expected_error:.3g} off; a = {best:.4f} brings that "
-        f"down to {best_error:.3g}, still {best_error / tanh_error:.0f}× the tanh version's."
+        f"Right: with a = {SIGMOID_GELU_CONSTANT} the largest error is {expected_error:.3g} "
+        f"({expected_error / tanh_error:.0f}× the tanh GELU's); with the best a, {best:.2f}, "
+        f"it is {best_error:.3g} ({best_error / tanh_error:.0f}× the tanh GELU's)."
     )
 
 
+class _AbsoluteCubeGELU(GELU):
+    """The tanh GELU with ``|x|³`` for ``x³``: right for x ≥ 0, wrong for every x < 0."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        inner = math.sqrt(2.0 / math.pi) * (x + self.cubic_coefficient * x.abs() ** 3)
+        return 0.5 * x * (1.0 + torch.tanh(inner))
+
+
+def _wrong_gelus() -> dict[str, tuple[nn.Module, str]]:
+    """Modules that are not the tanh GELU, each with what a test that passes it missed."""
+    tolerance = "keep the tolerance tight: torch.testing.assert_close's default, not 1e-3"
+    return {
+        "GELU(0.004715), student notebook A's typo": (
+            GELU(0.004715),
+            "test many x, including |x| ≈ 2 where the typo matters most (GELU(0) is 0 for "
+            "any constant), and raise AssertionError on a difference",
+        ),
+        "GELU(0.04)": (GELU(0.04), "test many x, including |x| ≈ 2"),
+        "nn.GELU(), the exact GELU": (
+            nn.GELU(),
+            'compare with F.gelu(x, approximate="tanh") (not the exact F.gelu(x)) and ' + tolerance,
+        ),
+        "GELU(0.0445), a constant close to 0.044715": (GELU(0.0445), tolerance),
+        "a GELU with |x|³ for x³ (right for x ≥ 0 only)": (
+            _AbsoluteCubeGELU(),
+            "test negative x too: a single point or positive x alone cannot see it",
+        ),
+    }
+
+
 def check_01_gelu_test(test_function: Callable[[nn.Module], object]) -> None:
-    """Lesson 01, exercise 2: your test must fail on the typo and pass on the right GELU.
+    """Lesson 01, exercise 2: your test must pass the tanh GELU and fail on anything else.
+
+    The wrong modules tried are student notebook A's typo, other constants (0.04, and
+    0.0445, only about 1.3e-4 off), the exact ``nn.GELU()`` (4.7e-4 off) and a GELU that
+    is right for x ≥ 0 only.
 
     Args:
         test_function: called with a GELU module; it should raise ``AssertionError``
@@ -140,24 +175,24 @@ def check_01_gelu_test(test_function: Callable[[nn.Module], object]) -> None:
             'compare with F.gelu(x, approximate="tanh"), not with the exact F.gelu(x), and allow '
             "float rounding (torch.testing.assert_close does)"
         ) from None
-    wrong = {"GELU(0.004715), student notebook A's typo": 0.004715, "GELU(0.04)": 0.04}
-    for name, coefficient in wrong.items():
+    for name, (module, advice) in _wrong_gelus().items():
         try:
-            test_function(GELU(coefficient))
+            test_function(module)
         except AssertionError:
             continue
         raise AssertionError(
-            f"your test passes {name}, which is up to "
-            f"{_gelu_difference(coefficient):.2g} off — test many x, including |x| ≈ 2 "
-            "where the typo matters most (GELU(0) is 0 for any constant), and raise "
-            "AssertionError on a difference"
+            f"your test passes {name}, which is up to {_gelu_difference(module):.2g} off the "
+            f"tanh GELU — {advice}"
         )
-    print("Right: your test passes GELU() and fails on the typo 0.004715 (and on c = 0.04).")
+    print(
+        "Right: your test passes GELU() and fails on the typo 0.004715, on c = 0.04 and "
+        "0.0445, on the exact nn.GELU() and on a GELU that is wrong only for x < 0."
+    )
 
 
-def _gelu_difference(coefficient: float) -> float:
+def _gelu_difference(module: nn.Module) -> float:
     x = torch.linspace(-10.0, 10.0, 4001, dtype=torch.float64)
-    return float((GELU(coefficient)(x) - F.gelu(x, approximate="tanh")).abs().max())
+    return float((module(x) - F.gelu(x, approximate="tanh")).abs().max())
 
 
 # Lesson 02 -----------------------------------------------------------------------

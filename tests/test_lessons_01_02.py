@@ -494,7 +494,16 @@ def test_check_01_sigmoid_gelu_accepts_the_independent_answer(capsys):
     best = constants[sigmoid_gelu_errors(constants).argmin()]
     assert largest == pytest.approx(0.02033, rel=1e-3) and best == pytest.approx(1.773, abs=1e-3)
     check_01_sigmoid_gelu(largest, best)
-    assert capsys.readouterr().out.startswith("Right: x·σ(1.702·x) is up to 0.0203 off")
+    # Each ratio names its a: 1.702's error and the best a's, against the tanh GELU's.
+    x = np.linspace(-10.0, 10.0, 20001)
+    tanh = 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+    tanh_error = np.abs(tanh - exact_gelu_numpy(x)).max()
+    best_error = sigmoid_gelu_errors(np.array([best]))[0]
+    assert (round(largest / tanh_error), round(best_error / tanh_error)) == (43, 29)
+    assert capsys.readouterr().out == (
+        "Right: with a = 1.702 the largest error is 0.0203 (43× the tanh GELU's); "
+        "with the best a, 1.77, it is 0.0139 (29× the tanh GELU's).\n"
+    )
     check_01_sigmoid_gelu(torch.tensor(largest), round(best, 2))  # two decimals are enough
 
 
@@ -549,6 +558,49 @@ def test_check_01_gelu_test_rejects_tests_that_miss_the_typo_or_fail_the_right_g
         check_01_gelu_test(near_zero_only)
     with pytest.raises(TypeError, match="test_function must be a function"):
         check_01_gelu_test("test_gelu")
+
+
+def test_check_01_gelu_test_rejects_weak_tests_that_miss_a_near_miss():
+    x64 = torch.linspace(-10.0, 10.0, 20001, dtype=torch.float64)
+
+    def loose_against_exact(gelu):  # 1e-3 lets both the exact and the tanh GELU through
+        assert (gelu(x64) - F.gelu(x64)).abs().max() < 1e-3
+
+    with pytest.raises(AssertionError, match="passes nn.GELU\\(\\), the exact GELU.*0.00047 off"):
+        check_01_gelu_test(loose_against_exact)
+
+    def loose_tolerance(gelu):  # right reference, but 2e-4 lets GELU(0.0445) through
+        assert (gelu(x64) - F.gelu(x64, approximate="tanh")).abs().max() < 2e-4
+
+    with pytest.raises(AssertionError, match="passes GELU\\(0.0445\\).*0.00013 off.*tight"):
+        check_01_gelu_test(loose_tolerance)
+
+    def at_two_only(gelu):  # one positive point: blind to anything wrong for x < 0
+        x = torch.tensor([2.0])
+        torch.testing.assert_close(gelu(x), F.gelu(x, approximate="tanh"))
+
+    def positive_only(gelu):
+        x = torch.linspace(0.0, 6.0, 601)
+        torch.testing.assert_close(gelu(x), F.gelu(x, approximate="tanh"))
+
+    for weak in (at_two_only, positive_only):
+        with pytest.raises(AssertionError, match="\\|x\\|³ for x³.*test negative x too"):
+            check_01_gelu_test(weak)
+
+
+def test_check_01_gelu_test_wrong_modules_are_what_their_names_say():
+    from shortcut_lib.exercises import _wrong_gelus
+
+    x = torch.linspace(-10.0, 10.0, 4001, dtype=torch.float64)
+    tanh = F.gelu(x, approximate="tanh")
+    modules = {name.split(",")[0].split(" (")[0]: m for name, (m, _) in _wrong_gelus().items()}
+    assert torch.allclose(modules["nn.GELU()"](x), F.gelu(x))
+    near_miss = (modules["GELU(0.0445)"](x) - tanh).abs().max().item()
+    assert near_miss == pytest.approx(1.25e-4, rel=0.01)
+    abs_cube = modules["a GELU with |x|³ for x³"]
+    positive, negative = x >= 0, x < -0.5
+    assert torch.allclose(abs_cube(x)[positive], tanh[positive], rtol=0, atol=1e-15)
+    assert ((abs_cube(x) - tanh)[negative].abs() > 1e-4).all()
 
 
 def affine_by_unit_vectors(f, n_in):
