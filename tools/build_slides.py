@@ -244,8 +244,19 @@ require(
                     'script[type="application/vnd.jupyter.widget-view+json"]').length;
                 var drawn = document.querySelectorAll('.jupyter-widgets.widget-container, '
                     + '.jupyter-widgets-view').length;
-                var mathIdle = !window.MathJax || !MathJax.Hub || !MathJax.Hub.queue
-                    || (MathJax.Hub.queue.pending === 0 && !MathJax.Hub.queue.running);
+                // An empty queue before MathJax's start-up has typeset anything is not idle:
+                // wait for its "End" hook (called at once if it has already passed).
+                var mathLoaded = !!(window.MathJax && MathJax.Hub && MathJax.Hub.Register);
+                if (mathLoaded && !window.__deckMathHooked) {
+                    window.__deckMathHooked = true;
+                    MathJax.Hub.Register.StartupHook("End", function() {
+                        window.__deckMathStarted = true;
+                    });
+                }
+                var mathExpected = !!document.querySelector('script[src*="MathJax"]');
+                var mathIdle = !mathExpected && !mathLoaded
+                    || (mathLoaded && window.__deckMathStarted && MathJax.Hub.queue
+                        && MathJax.Hub.queue.pending === 0 && !MathJax.Hub.queue.running);
                 var images = Array.prototype.every.call(
                     document.querySelectorAll('.reveal img'), function(i) { return i.complete; });
                 return Reveal.isReady() && mathIdle && images && (views === 0 || drawn > 0);
