@@ -582,24 +582,40 @@ def lesson_05_decades_per_layer() -> float:
 
 
 def check_05_decades_per_layer(decades: float) -> None:
-    """Exercise 1: decades per added layer by which the plain first-layer gradient falls.
+    """Exercise 1: decades the plain first-layer gradient loses per added layer.
 
-    Accepted within 0.05 of the least-squares slope (either sign: "falls by 0.5" and
-    "a slope of -0.5" are the same answer).
+    As in lesson 04, a loss is positive: the answer is the least-squares slope of
+    ``log10(mean |dL/dW0|)`` against depth with its sign flipped, accepted within 0.05.
+    The slope itself (negative) and the natural log's slope get a hint of their own.
     """
     decades = _number("decades", decades)
     expected = lesson_05_decades_per_layer()
-    if abs(abs(decades) - expected) <= 0.05:
+    if abs(decades - expected) <= 0.05:
         print(
-            f"Right: about {expected:.2f} decades per layer, a factor of "
+            f"Right: about {expected:.2f} decades lost per layer, a factor of "
             f"{10**expected:.1f} smaller gradient for every layer added."
         )
         return
+    natural = expected * math.log(10)
+    if abs(decades + expected) <= 0.05:
+        hint = (
+            "that is the slope itself; the decades *lost* per layer are its negative "
+            "(lesson 04's convention: a loss is positive)"
+        )
+    elif abs(abs(decades) - natural) <= 0.05 * natural:
+        hint = (
+            f"that is the slope of the natural log (np.log), ln 10 = {math.log(10):.2f} "
+            "times larger: a decade is a factor of 10, so fit np.log10 of the gradient"
+        )
+    else:
+        hint = (
+            "fit a line to log10(gradient), not to the gradient itself, and use the plain "
+            "nets at initialisation (input_signal)"
+        )
     raise AssertionError(
-        f"expected about {expected:.2f} decades per layer (the slope of log10 of the "
-        f"first-layer gradient against depth, depths {LESSON_05_DEPTHS[0]} to "
-        f"{LESSON_05_DEPTHS[-1]}), got {decades:g}; fit a line to log10(gradient), not to "
-        "the gradient itself, and use the plain nets at initialisation (input_signal)"
+        f"expected about {expected:.2f} decades lost per layer (minus the slope of log10 of "
+        f"the first-layer gradient against depth, depths {LESSON_05_DEPTHS[0]} to "
+        f"{LESSON_05_DEPTHS[-1]}), got {decades:g}: {hint}"
     )
 
 

@@ -26,11 +26,16 @@ def test_decades_per_layer_is_the_slope_between_the_lessons_printed_ends():
     assert exercises.lesson_05_decades_per_layer() == pytest.approx(average, abs=0.05)
 
 
-def test_check_decades_per_layer(capsys):
+def test_check_decades_per_layer_wants_a_positive_loss_in_log10(capsys):
+    # Lesson 04's convention: decades *lost* per layer are positive.
     expected = exercises.lesson_05_decades_per_layer()
     exercises.check_05_decades_per_layer(round(expected, 2))
-    exercises.check_05_decades_per_layer(-round(expected, 2))
-    assert capsys.readouterr().out.startswith("Right:")
+    assert capsys.readouterr().out.startswith("Right: about")
+    with pytest.raises(AssertionError, match="that is the slope itself"):
+        exercises.check_05_decades_per_layer(-round(expected, 2))
+    for natural in (expected * math.log(10), -expected * math.log(10)):
+        with pytest.raises(AssertionError, match=r"natural log \(np.log\), ln 10 = 2.30"):
+            exercises.check_05_decades_per_layer(natural)
     with pytest.raises(AssertionError, match="fit a line to log10"):
         exercises.check_05_decades_per_layer(expected + 0.2)
     with pytest.raises(TypeError, match="decades must be a number"):
