@@ -66,11 +66,16 @@ def find_chromium() -> str | None:
 def print_deck(page, deck: Path, pdf: Path) -> Handout:
     """Print one deck with an open Playwright ``page``; return what it printed."""
     start = time.perf_counter()
-    page.goto(deck.as_uri() + PRINT_QUERY, wait_until="domcontentloaded")
-    page.wait_for_function("() => typeof window.deckSettled === 'function'",
-                           timeout=LOAD_TIMEOUT_MS)  # fmt: skip
-    page.wait_for_function(PRINT_LAYOUT_JS, timeout=LOAD_TIMEOUT_MS)
-    page.evaluate("() => window.deckSettled()")
+    for attempt in (1, 2):  # the widget renderer now and then never draws in print mode
+        page.goto(deck.as_uri() + PRINT_QUERY, wait_until="domcontentloaded")
+        page.wait_for_function("() => typeof window.deckSettled === 'function'",
+                               timeout=LOAD_TIMEOUT_MS)  # fmt: skip
+        page.wait_for_function(PRINT_LAYOUT_JS, timeout=LOAD_TIMEOUT_MS)
+        pending = page.evaluate("() => window.deckSettled()")
+        if not pending:
+            break
+        print(f"{deck.name}: still waiting for {', '.join(pending)} (try {attempt} of 2)",
+              file=sys.stderr)  # fmt: skip
     pages_per_slide = page.evaluate(PRINT_LAYOUT_JS)
     pdf.parent.mkdir(parents=True, exist_ok=True)
     page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)

@@ -231,15 +231,19 @@ require(
         });
 
         // Resolves once the deck is drawn: Reveal ready, MathJax idle, every widget and
-        // image rendered, fitted and laid out (the handouts and the fit test wait for it).
-        window.deckSettled = function() {
+        // image rendered, fitted and laid out (the handouts and the fit test wait for it),
+        // with the list of what is still pending: empty when settled. It gives up after
+        // maxMs (default 20 s), since a widget renderer that never draws (seen now and then
+        // in print mode) must not hang a caller that has no timeout of its own.
+        window.deckSettled = function(maxMs) {
+            var deadline = Date.now() + (maxMs || 20000);
             function frames(n) {
                 return new Promise(function(done) {
                     (function next(k) { k ? requestAnimationFrame(function() { next(k - 1); })
                                           : done(); })(n);
                 });
             }
-            function idle() {
+            function pending() {
                 var views = document.querySelectorAll(
                     'script[type="application/vnd.jupyter.widget-view+json"]').length;
                 var drawn = document.querySelectorAll('.jupyter-widgets.widget-container, '
@@ -259,10 +263,20 @@ require(
                         && MathJax.Hub.queue.pending === 0 && !MathJax.Hub.queue.running);
                 var images = Array.prototype.every.call(
                     document.querySelectorAll('.reveal img'), function(i) { return i.complete; });
-                return Reveal.isReady() && mathIdle && images && (views === 0 || drawn > 0);
+                var waiting = [];
+                if (!Reveal.isReady()) waiting.push("reveal.js");
+                if (!mathIdle) waiting.push("MathJax");
+                if (!images) waiting.push("images");
+                if (views > 0 && drawn === 0) waiting.push("widgets");
+                return waiting;
             }
             return new Promise(function(done) {
-                (function poll() { idle() ? frames(3).then(done) : setTimeout(poll, 50); })();
+                (function poll() {
+                    var waiting = pending();
+                    if (waiting.length === 0) frames(3).then(function() { done([]); });
+                    else if (Date.now() > deadline) done(waiting);
+                    else setTimeout(poll, 50);
+                })();
             });
         };
     }

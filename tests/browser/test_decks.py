@@ -107,11 +107,17 @@ class Slide:
         )
 
 
+def settle(page) -> None:
+    """Wait for the deck to be drawn; fail, naming what never finished, if it gives up."""
+    pending = page.evaluate("() => window.deckSettled()")
+    assert pending == [], f"{page.url}: the deck did not settle, still waiting for {pending}"
+
+
 def open_deck(page, deck: Path, hash_: str = "") -> None:
     page.goto(deck.as_uri() + hash_, wait_until="domcontentloaded")
     page.wait_for_function("() => typeof window.deckSettled === 'function'",
                            timeout=SETTLE_TIMEOUT_MS)  # fmt: skip
-    page.evaluate("() => window.deckSettled()")
+    settle(page)
 
 
 def measure_deck(page, deck: Path) -> list[Slide]:
@@ -122,7 +128,7 @@ def measure_deck(page, deck: Path) -> list[Slide]:
         h, v = indices["h"], indices.get("v") or 0
         page.evaluate(f"() => {{ location.hash = '#/{h}/{v}'; }}")
         page.wait_for_function(AT_JS, arg=[h, v], timeout=SETTLE_TIMEOUT_MS)
-        page.evaluate("() => window.deckSettled()")
+        settle(page)
         m = page.evaluate(MEASURE_JS)
         slides.append(
             Slide(deck.name.removesuffix(".slides.html"), number, h, v, m["title"], m["width"],
@@ -247,7 +253,7 @@ def test_a_fragment_below_the_fold_is_scrolled_into_view(tmp_path, page):
     open_deck(page, deck)
     page.evaluate("() => Reveal.next()")
     page.wait_for_function("() => Reveal.getIndices().f === 0")
-    page.evaluate("() => window.deckSettled()")
+    settle(page)
     box = page.evaluate(FRAGMENT_BOX_JS)
     assert box["scrollTop"] > 0, box
     assert box["bottom"] <= box["visible"] + 1, f"the revealed step is below the fold: {box}"
