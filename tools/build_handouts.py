@@ -57,6 +57,11 @@ class Handout:
     seconds: float
 
 
+LOCAL_LINKS_TO_TEXT_JS = """() => document.querySelectorAll('a[href]').forEach(a => {
+    if (a.protocol === 'file:') a.replaceWith(...a.childNodes);
+})"""
+
+
 def find_chromium() -> str | None:
     if os.access("/usr/bin/chromium", os.X_OK):
         return "/usr/bin/chromium"
@@ -77,6 +82,9 @@ def print_deck(page, deck: Path, pdf: Path) -> Handout:
         print(f"{deck.name}: still waiting for {', '.join(pending)} (try {attempt} of 2)",
               file=sys.stderr)  # fmt: skip
     pages_per_slide = page.evaluate(PRINT_LAYOUT_JS)
+    # A PDF keeps links as absolute URLs: a link to the next deck would point at this
+    # machine's disk. Keep the words, drop the link (web links stay).
+    page.evaluate(LOCAL_LINKS_TO_TEXT_JS)
     pdf.parent.mkdir(parents=True, exist_ok=True)
     page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
     return Handout(

@@ -88,3 +88,21 @@ def test_blank_page_check_finds_a_blank_page(tmp_path):
     with path.open("wb") as file:
         writer.write(file)
     assert blank_pages(path) == [1]
+
+
+def link_targets(pdf: Path) -> list[str]:
+    """The URI of every link annotation in ``pdf``."""
+    targets = []
+    for page in pypdf.PdfReader(pdf).pages:
+        for annotation in page.get("/Annots") or []:
+            action = annotation.get_object().get("/A")
+            if action is not None and "/URI" in action:
+                targets.append(str(action["/URI"]))
+    return targets
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_no_link_points_at_this_machine(handouts, lesson):
+    """A handout travels: a file:// link to the next deck would be dead on any other disk."""
+    local = [t for t in link_targets(handouts[lesson.stem].pdf) if t.startswith("file:")]
+    assert local == [], f"{lesson.stem}.pdf links to files on this machine: {local[:3]}"
