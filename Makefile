@@ -31,6 +31,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=23.2"
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[lab,test]"
+	@# A .venv from before sliveshow still has jupyterlab-rise, which takes the same
+	@# slideshow:* commands (and its MathJax 3 extension turns Lab's own off): pip never
+	@# uninstalls what a project stopped asking for, so say it here.
+	$(PY) -m pip uninstall --quiet --yes jupyterlab-rise jupyterlab-mathjax3 2>/dev/null || true
 	touch $@
 
 lab: $(STAMP)
