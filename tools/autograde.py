@@ -129,12 +129,13 @@ def merge(course: Path, assignment: str, job: Job) -> None:
                 mine.timestamp, mine.extension = graded.timestamp, graded.extension
             except MissingEntry:
                 with warnings.catch_warnings():
-                    # Harmless: nbgrader's add_submission builds SubmittedAssignment(student=...,
-                    # assignment=...) before its db.add(); SQLAlchemy 2 warns that the backref
-                    # does not add the object to the session, and the next line of nbgrader's
-                    # adds and commits it.
+                    # Harmless: nbgrader's add_submission builds the submission, its notebooks
+                    # and grades with relationships (SubmittedAssignment(student=...), ...)
+                    # before its db.add(submission); reading notebook.grade_cells in between
+                    # autoflushes, and SQLAlchemy 2 warns that those not-yet-added objects are
+                    # not in the session. nbgrader then adds and commits them all.
                     warnings.filterwarnings(
-                        "ignore", message="Object of type <SubmittedAssignment> not in session"
+                        "ignore", message=r"Object of type <\w+> not in session"
                     )
                     mine = ours.add_submission(
                         assignment,
