@@ -21,7 +21,7 @@ help:
 	@echo "make slides-offline the same decks under build/slides-offline/, scripts copied locally"
 	@echo "make handouts       one PDF per lesson, one page per slide, under build/handouts/"
 	@echo "make assignments    nbgrader generate_assignment: students' versions in release/"
-	@echo "make formgrade      JupyterLab in notebooks/assignments: Nbgrader -> Formgrader"
+	@echo "make formgrade [ARGS=\"--no-browser --port 8899\"]  JupyterLab in notebooks/assignments: Nbgrader -> Formgrader"
 	@echo "make autograde A=A1 JOBS=2  grade every submission of A1 with 2 processes"
 	@echo "make bench          speed benchmarks, printed side by side"
 	@echo "make test-torch-next  the notebook suite again under torch 2.14.1 (second venv)"
@@ -69,7 +69,7 @@ assignments: $(STAMP)
 
 # The Formgrader lists the assignments only when Lab runs in the course directory.
 formgrade: $(STAMP)
-	$(PY) -m tools.build_assignments --formgrade
+	$(PY) -m tools.build_assignments --formgrade $(ARGS)
 
 # Parallel autograde: one gradebook per job, merged into gradebook.db by one writer.
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)

@@ -28,6 +28,7 @@ import functools
 import math
 import numbers
 import signal
+import sys
 import textwrap
 import threading
 import traceback
@@ -41,6 +42,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
+from .activations import GELU as _LIBRARY_GELU
 from .activations import GELU_CUBIC_COEFFICIENT
 from .model import ExampleDeepNeuralNetwork
 
@@ -79,7 +81,7 @@ class CheckFailed(AssertionError):
     A plain traceback would show the grader's paths into ``shortcut_lib`` (which the student
     cannot do anything about) and run the hint off the right edge of the feedback page. This
     one shows the student's own lines only (the test cell's call, and the line of their code
-    that raised, if it did), then the message wrapped to 88 characters.
+    that raised, if it did, naming its function), then the message wrapped to 88 characters.
     """
 
     def _render_traceback_(self) -> list[str]:  # IPython calls this instead of its traceback
@@ -95,18 +97,21 @@ class CheckFailed(AssertionError):
 
 
 def _student_frames(tb: Any) -> list[str]:
-    """``  cell, line 3: checks.check_gelu(GELU)`` for every frame outside the library."""
+    """``  cell, line 3: checks.check_gelu(GELU)`` for every frame outside the library;
+    a function defined in a cell is named: ``  DeepNet.forward (line 13 of its cell): ...``."""
     shown = []
-    for frame in traceback.extract_tb(tb):
-        filename = frame.filename
+    for summary, (frame, _) in zip(traceback.extract_tb(tb), traceback.walk_tb(tb), strict=True):
+        filename = summary.filename
         if filename.startswith(_HERE) or "site-packages" in filename or "IPython" in filename:
             continue
-        where = (
-            "cell"
-            if "ipykernel_" in filename or filename.startswith("<")
-            else (Path(filename).name)
-        )
-        shown.append(f"  {where}, line {frame.lineno}: {(frame.line or '').strip()}")
+        in_cell = "ipykernel_" in filename or filename.startswith("<")
+        function = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
+        line = (summary.line or "").strip()
+        if in_cell and function != "<module>":
+            shown.append(f"  {function} (line {summary.lineno} of its cell): {line}")
+        else:
+            where = "cell" if in_cell else Path(filename).name
+            shown.append(f"  {where}, line {summary.lineno}: {line}")
     return shown
 
 
@@ -304,6 +309,50 @@ class _RecordTorchCalls(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+class _RecordLibraryGELU:
+    """Whether shortcut_lib's own GELU ran inside the ``with`` block (on this thread).
+
+    A profile hook, not a patch of the class: the library is left as it is, and any route to
+    its forward (``shortcut_lib.GELU()``, ``make_activation("gelu")``, a subclass) is seen.
+    """
+
+    _CODE = _LIBRARY_GELU.forward.__code__
+
+    def __init__(self) -> None:
+        self.called = False
+
+    def _profile(self, frame, event, arg):
+        if event == "call" and frame.f_code is self._CODE:
+            self.called = True
+        if self._previous is not None:
+            self._previous(frame, event, arg)
+
+    def __enter__(self) -> _RecordLibraryGELU:
+        self._previous = sys.getprofile()
+        sys.setprofile(self._profile)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.setprofile(self._previous)
+
+
+_WRITE_IT_YOURSELF = (
+    "the task is to write the formula yourself: implement {formula} with torch.tanh, without "
+    "torch's gelu or shortcut_lib's GELU"
+)
+
+
+def _refuse_library_gelu(gelu: Any) -> None:
+    """``allow_torch_gelu=False``: shortcut_lib's GELU (the class, a subclass, an instance)."""
+    if (isinstance(gelu, type) and issubclass(gelu, _LIBRARY_GELU)) or isinstance(
+        gelu, _LIBRARY_GELU
+    ):
+        raise AssertionError(
+            "your GELU is shortcut_lib's GELU (or a subclass of it); "
+            + _WRITE_IT_YOURSELF.format(formula=_FORMULA)
+        )
+
+
 def _tanh_gelu(
     x: torch.Tensor, c: float = GELU_CUBIC_COEFFICIENT, k: float = _SQRT_2_OVER_PI
 ) -> torch.Tensor:
@@ -397,7 +446,8 @@ def check_gelu(
             instance, or a function of a tensor.
         atol: largest absolute difference accepted.
         allow_torch_gelu: ``False`` fails code that calls torch's own gelu
-            (``F.gelu``, ``nn.GELU``) instead of implementing the formula.
+            (``F.gelu``, ``nn.GELU``) or is, subclasses or calls shortcut_lib's
+            :class:`~shortcut_lib.GELU`, instead of implementing the formula.
 
     Raises:
         AssertionError: the implementation is wrong (the message says how), or a call
@@ -406,6 +456,8 @@ def check_gelu(
         ValueError: ``atol`` is negative or not finite.
     """
     atol = _check_tolerance(atol)
+    if not allow_torch_gelu:
+        _refuse_library_gelu(gelu)
     with torch.random.fork_rng(devices=[]):  # the student's code must not move the global RNG
         _check_gelu(_as_function(gelu), atol, allow_torch_gelu)
 
@@ -414,13 +466,18 @@ def _check_gelu(function: Callable[..., Any], atol: float, allow_torch_gelu: boo
     for dtype in (torch.float32, torch.float64):
         x = torch.linspace(-4.0, 4.0, 81, dtype=dtype)
         x_before = x.clone()
-        recorder = _RecordTorchCalls()
-        with recorder:
+        recorder, library = _RecordTorchCalls(), _RecordLibraryGELU()
+        with recorder, library:
             yours = _call(function, f"your GELU on a {dtype} tensor", x)
         if not allow_torch_gelu and "gelu" in recorder.names:
             raise AssertionError(
-                "your GELU calls torch's own gelu (F.gelu or nn.GELU); implement the formula "
-                f"{_FORMULA} with torch.tanh yourself"
+                "your GELU calls torch's own gelu (F.gelu or nn.GELU); "
+                + _WRITE_IT_YOURSELF.format(formula=_FORMULA)
+            )
+        if not allow_torch_gelu and library.called:
+            raise AssertionError(
+                "your GELU calls shortcut_lib's GELU; "
+                + _WRITE_IT_YOURSELF.format(formula=_FORMULA)
             )
         if not isinstance(yours, torch.Tensor):
             raise AssertionError(_tensor_hint(yours, "your GELU", "return"))
@@ -510,7 +567,7 @@ def _shape_hint(error: Exception) -> str:
             "a shortcut x + layer_output only works where the layer keeps the shape: "
             "check x.shape == layer_output.shape before adding"
         )
-    return "see the traceback above for the line in your forward"
+    return 'the line of your code that raised is shown above, under "where your code raised"'
 
 
 def _check_forward_on(

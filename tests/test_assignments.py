@@ -197,6 +197,13 @@ A1_CLASS: dict[str, tuple[dict[str, str], tuple[float, float]]] = {
         },
         (0, 4),
     ),
+    "library_gelu": (  # shortcut_lib's GELU, which the students have installed
+        {
+            "a1_gelu": "import shortcut_lib\n\n" + _gelu("return shortcut_lib.GELU()(x)"),
+            "a1_deepnet": RIGHT_FORWARD,
+        },
+        (0, 4),
+    ),
     "gelu_no_return": (
         {
             "a1_gelu": _gelu("0.5 * x * (1 + torch.tanh(0.7978845608 * (x + 0.044715 * x**3)))"),
@@ -510,11 +517,23 @@ def test_check_gelu_says_what_is_wrong(gelu, hint):
     assert hint in _failure(checks.check_gelu, gelu)
 
 
+def honest_gelu(x):  # what an honest student writes
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+
+
 def test_check_gelu_can_forbid_torchs_own_gelu():
     checks.check_gelu(nn.GELU(approximate="tanh"))
     message = _failure(checks.check_gelu, nn.GELU(approximate="tanh"), allow_torch_gelu=False)
     assert "calls torch's own gelu" in message
-    checks.check_gelu(GELU, allow_torch_gelu=False)
+    checks.check_gelu(honest_gelu, allow_torch_gelu=False)
+
+
+def test_check_gelu_can_forbid_the_librarys_own_gelu():
+    for gelu in (GELU, GELU(), lambda x: GELU()(x)):
+        checks.check_gelu(gelu)
+        assert "write the formula yourself" in _failure(
+            checks.check_gelu, gelu, allow_torch_gelu=False
+        )
 
 
 def test_check_gelu_rejects_what_is_not_code():
@@ -686,6 +705,54 @@ def test_autograde_tool_refuses_bad_input_and_reports_pending_manual_grading(cou
     # A written answer waits for the instructor; an untouched answer cell is 0 at once (nbgrader).
     assert pending["right_1"][2] is True and pending["untouched"][2] is False
     assert "(written answers still to grade by hand)" in course["autograde"]["A1"].stdout
+    assert "SAWarning" not in course["autograde"]["A1"].stderr
+
+
+def test_a_hand_graded_answer_stays_graded_when_autograde_runs_again(course, tmp_path):
+    """The instructor scores right_1's written answer; autograding again keeps it graded."""
+    from nbgrader.api import Gradebook
+
+    from tools import autograde
+
+    copy = tmp_path / "course"
+    copy.mkdir()
+    for name in ("nbgrader_config.py", "gradebook.db"):
+        shutil.copy2(course["dir"] / name, copy / name)
+    for name in ("source", "release"):
+        shutil.copytree(course["dir"] / name, copy / name)
+    shutil.copytree(
+        course["dir"] / "submitted" / "right_1" / "A1", copy / "submitted" / "right_1" / "A1"
+    )
+    url = f"sqlite:///{copy / 'gradebook.db'}"
+    notebook = Path(NOTEBOOKS["A1"]).stem
+    with Gradebook(url, "shortcut-lessons") as gradebook:
+        written = [
+            g
+            for g in gradebook.find_submission_notebook(notebook, "A1", "right_1").grades
+            if g.needs_manual_grade
+        ]
+        assert written, "right_1's written answer should wait for the instructor"
+        for grade in written:  # what the Formgrader does when the instructor gives a score
+            grade.manual_score, grade.needs_manual_grade = 2.0, False
+        gradebook.db.commit()
+    finished = autograde.autograde(copy, "A1", jobs=1)
+    assert all(job.returncode == 0 and not job.failed for job in finished), finished[0].log
+    score, max_score, pending = autograde.scores(copy, "A1")["right_1"]
+    assert (score, max_score, pending) == (9, 9, False)
+
+
+def test_the_config_collects_lms_downloads_and_keeps_the_exchange_in_the_course():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(COURSE)).load_config()
+    regexp = re.compile(config.FileNameCollectorPlugin.named_regexp)
+    match = regexp.match("ps1_bitdiddle_attempt_2016-01-30-15-00-00_problem1.ipynb")
+    assert match and match["student_id"] == "bitdiddle" and match["file_id"] == "problem1"
+    assert Path(config.Exchange.root) == COURSE / "exchange"
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", str(COURSE / "exchange" / "x")], cwd=ROOT
+    )
+    assert ignored.returncode == 0, "the exchange folder must be git-ignored"
 
 
 def _feedback_text(course: dict, student: str) -> str:
@@ -701,7 +768,9 @@ def test_feedback_names_the_problem_without_the_graders_paths(course):
     untouched = _feedback_text(course, "untouched")
     assert "not implemented yet — replace `raise NotImplementedError()` under `# YOUR" in untouched
     assert "raised RuntimeError" not in untouched
-    assert "torch.tanh yourself" in _feedback_text(course, "torch_gelu")  # the whole hint
+    assert "with torch.tanh, without torch's gelu or shortcut_lib's GELU" in _feedback_text(
+        course, "torch_gelu"
+    )  # the whole hint
     typo = _feedback_text(course, "typo_004715")
     assert "yours behaves like 0.004715, expected 0.044715" in typo
     for student in ("untouched", "torch_gelu", "typo_004715"):
@@ -732,6 +801,7 @@ def test_formgrader_lists_the_assignments_when_lab_runs_in_the_course(course, tm
     command = build_assignments.formgrade_command(
         course["dir"], "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}"
     )
+    (course["dir"] / "exchange").mkdir(exist_ok=True)  # as make formgrade does
     log = (tmp_path / "lab.log").open("w")
     lab = subprocess.Popen(command, cwd=course["dir"], env=env, stdout=log, stderr=log)
     try:
@@ -754,3 +824,5 @@ def test_formgrader_lists_the_assignments_when_lab_runs_in_the_course(course, tm
         os.kill(lab.pid, signal.SIGTERM)
         lab.wait(timeout=30)
         log.close()
+    # The course's own exchange folder (nbgrader_config.py): no error at every API call.
+    assert "Unwritable directory" not in (tmp_path / "lab.log").read_text()

@@ -284,3 +284,62 @@ def test_a_failure_shows_the_students_lines_and_the_whole_hint_not_the_graders_p
         "with your code"
     )
     assert any("checks.check_gelu(stub)" in line for line in lines)  # the test's own line
+
+
+class _WrapsLibraryGELU(nn.Module):
+    def forward(self, x):
+        return GELU()(x)
+
+
+class _SubclassesLibraryGELU(GELU):
+    pass
+
+
+class _HonestGELU(nn.Module):
+    def forward(self, x):
+        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+
+
+@pytest.mark.parametrize(
+    "gelu, found",
+    [
+        (_WrapsLibraryGELU, "your GELU calls shortcut_lib's GELU"),
+        (lambda x: GELU()(x), "your GELU calls shortcut_lib's GELU"),
+        (_SubclassesLibraryGELU, "is shortcut_lib's GELU (or a subclass of it)"),
+        (GELU, "is shortcut_lib's GELU (or a subclass of it)"),
+        (GELU(), "is shortcut_lib's GELU (or a subclass of it)"),
+    ],
+)
+def test_the_librarys_gelu_does_not_pass_when_students_must_write_it(gelu, found):
+    with pytest.raises(checks.CheckFailed, match="the task is to write the formula yourself") as e:
+        checks.check_gelu(gelu, allow_torch_gelu=False)
+    assert found in str(e.value)
+    checks.check_gelu(gelu)  # allowed where the check is only about the values
+
+
+def test_an_honest_gelu_passes_and_the_profiler_is_restored():
+    import sys
+
+    before = sys.getprofile()
+    checks.check_gelu(_HonestGELU, allow_torch_gelu=False)
+    assert sys.getprofile() is before
+
+
+def test_an_error_in_forward_names_the_function_and_says_where_its_line_is_shown():
+    source = (
+        "class Broken(ExampleDeepNeuralNetwork):\n"
+        "    def forward(self, x):\n"
+        "        return self.no_such_attribute\n"
+        "def build(sizes, use_shortcut):\n"
+        "    return Broken(sizes, use_shortcut=use_shortcut)\n"
+    )
+    # A notebook cell: the student's class defined in "<ipython-input-...>".
+    namespace = {"ExampleDeepNeuralNetwork": ExampleDeepNeuralNetwork}
+    exec(compile(source, "<ipython-input-7>", "exec"), namespace)
+    with pytest.raises(checks.CheckFailed) as caught:
+        checks.check_shortcut_forward(namespace["build"])
+    text = "\n".join(caught.value._render_traceback_())
+    assert "where your code raised:" in text
+    assert "  Broken.forward (line 3 of its cell)" in text
+    assert "traceback" not in text
+    assert 'is shown above, under "where your code raised"' in " ".join(text.split())

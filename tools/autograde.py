@@ -15,7 +15,8 @@ processes write one file:
    knows the released assignment), links to ``source/`` and to the group's submissions;
 3. when every job has finished, this process alone copies each job's results into the
    course's ``gradebook.db`` (auto scores, "needs manual grading" flags, auto comments,
-   submission timestamps; manual scores the instructor already gave are kept) and moves the
+   submission timestamps; manual scores the instructor already gave are kept, and an answer
+   scored by hand is not flagged as pending again) and moves the
    graded notebooks to ``<course>/autograded/<student>/ASSIGNMENT/``.
 
 A student nbgrader could not grade (it then writes no graded notebook) is not merged; the
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,16 +128,32 @@ def merge(course: Path, assignment: str, job: Job) -> None:
                 mine = ours.find_submission(assignment, student_id)
                 mine.timestamp, mine.extension = graded.timestamp, graded.extension
             except MissingEntry:
-                mine = ours.add_submission(
-                    assignment, student_id, timestamp=graded.timestamp, extension=graded.extension
-                )
+                with warnings.catch_warnings():
+                    # Harmless: nbgrader's add_submission builds the submission, its notebooks
+                    # and grades with relationships (SubmittedAssignment(student=...), ...)
+                    # before its db.add(submission); reading notebook.grade_cells in between
+                    # autoflushes, and SQLAlchemy 2 warns that those not-yet-added objects are
+                    # not in the session. nbgrader then adds and commits them all.
+                    warnings.filterwarnings(
+                        "ignore", message=r"Object of type <\w+> not in session"
+                    )
+                    mine = ours.add_submission(
+                        assignment,
+                        student_id,
+                        timestamp=graded.timestamp,
+                        extension=graded.extension,
+                    )
             for notebook in graded.notebooks:
                 target = ours.find_submission_notebook(notebook.name, assignment, student_id)
                 target.late_submission_penalty = notebook.late_submission_penalty
                 for grade in notebook.grades:
                     ours_grade = ours.find_grade(grade.name, notebook.name, assignment, student_id)
                     ours_grade.auto_score = grade.auto_score
-                    ours_grade.needs_manual_grade = grade.needs_manual_grade
+                    # nbgrader flags every written answer again on each autograde; one the
+                    # instructor has scored (manual_score set in the Formgrader) stays graded.
+                    ours_grade.needs_manual_grade = (
+                        grade.needs_manual_grade and ours_grade.manual_score is None
+                    )
                 for comment in notebook.comments:
                     ours_comment = ours.find_comment(
                         comment.name, notebook.name, assignment, student_id

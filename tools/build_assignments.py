@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{course} is not an nbgrader course directory (no nbgrader_config.py)")
         return 2
     if args.formgrade:
+        # The exchange folder nbgrader_config.py names: the Formgrader checks it at every call.
+        (course / "exchange").mkdir(exist_ok=True)
         command = formgrade_command(course, *args.assignments, *lab_options)
         try:
             return subprocess.run(command, cwd=course, env=nbgrader_env()).returncode

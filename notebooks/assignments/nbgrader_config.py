@@ -8,6 +8,8 @@ run nbgrader from the activated venv (`source ../../.venv/bin/activate`; nbgrade
 also needs the venv's `alembic` script on PATH).
 """
 
+import os
+
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "shortcut-lessons"
@@ -32,3 +34,16 @@ c.Execute.extra_arguments = [
 # Hidden tests go missing from the student's version; solutions become stubs.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# `nbgrader zip_collect A1` takes the student id (and file id) from the names of the LMS's
+# downloads in downloaded/A1/archive/. This is nbgrader's own example, for names such as
+# ps1_bitdiddle_attempt_2016-01-30-15-00-00_problem1.ipynb: adapt it to your LMS.
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*_(?P<student_id>\w+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>\w+)"
+)
+
+# A standalone course keeps nbgrader's exchange in its own folder (git-ignored; `make
+# formgrade` creates it): with nbgrader's default, /usr/local/share/nbgrader/exchange, which
+# does not exist here, the Formgrader logs "Unwritable directory" at every call. On a
+# JupyterHub with a shared exchange, delete this line: the hub's config sets c.Exchange.root.
+c.Exchange.root = os.path.join(os.path.dirname(__file__), "exchange")
