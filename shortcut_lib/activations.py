@@ -44,7 +44,7 @@ class GELU(nn.Module):
 
     Args:
         cubic_coefficient: the constant :math:`c`. Only change it to see why
-            0.044715 is the right value (seed ``000`` typed 0.004715, which is
+            0.044715 is the right value (student notebook A typed 0.004715, which is
             up to 0.029 off the exact GELU).
 
     Shape:

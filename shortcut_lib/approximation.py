@@ -7,7 +7,7 @@ approximation replaces :math:`\Phi` by
     \Phi(x) \approx \tfrac12\Bigl(1 + \tanh\bigl(\sqrt{2/\pi}\,(x + c\,x^3)\bigr)\Bigr)
 
 and everything here measures how far that is from the truth for a given :math:`c`, so a
-lesson can show *why* :math:`c = 0.044715` (and why seed ``000``'s typo 0.004715 is wrong).
+lesson can show *why* :math:`c = 0.044715` (and why student notebook A's typo 0.004715 is wrong).
 All measurements run in float64, so they do not depend on the float32 rounding of a CPU.
 """
 
@@ -155,7 +155,7 @@ def max_approximation_error(
 ) -> float:
     """Largest ``|error|`` of the approximation with constant ``cubic_coefficient`` on ``x_range``.
 
-    ``max_approximation_error(0.044715)`` is about 4.7e-4; seed ``000``'s typo
+    ``max_approximation_error(0.044715)`` is about 4.7e-4; student notebook A's typo
     ``max_approximation_error(0.004715)`` is about 0.029.
     """
     x = x_grid(x_range, num_points)

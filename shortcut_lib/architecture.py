@@ -1,7 +1,7 @@
 r"""The deep MLP's shape, counted and checked without training it.
 
 Where the shortcuts go, how many parameters there are (by formula, and by counting a
-model's tensors), and whether a network is secretly affine (seed ``002`` built one
+model's tensors), and whether a network is secretly affine (student notebook B built one
 whose ``GELU()`` went into ``nn.Linear``'s ``bias`` argument, leaving no activation).
 """
 

@@ -318,7 +318,7 @@ def plot_gelu_error(x: Sequence[float], errors: Mapping[float, Sequence[float]])
         x: 1-D inputs.
         errors: coefficient ``c`` -> signed error ``GELU_c(x) − x·Φ(x)`` at ``x``
             (e.g. from :func:`~shortcut_lib.approximation.approximation_error`).
-            ``0.044715`` is drawn green, seed ``000``'s ``0.004715`` orange.
+            ``0.044715`` is drawn green, student notebook A's ``0.004715`` orange.
 
     Returns:
         A figure whose axes has a log y axis, one line per coefficient (``|error|``,

@@ -165,7 +165,7 @@ def gelu_explorer(
     the CDF Φ it approximates), with the current ``c`` as a dot and 0.044715 dotted.
 
     Args:
-        cubic_coefficient: starting ``c``, 0-0.1 (0.004715 is seed ``000``'s typo).
+        cubic_coefficient: starting ``c``, 0-0.1 (0.004715 is student notebook A's typo).
         x_max: the x range is ``[-x_max, x_max]``, 0.5-10.
 
     Returns:
