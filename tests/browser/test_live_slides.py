@@ -22,6 +22,8 @@ from . import test_lab
 from .conftest import NOTEBOOK_DIR, LabServer
 from .test_lab import (
     OPEN_TIMEOUT_MS,
+    PLOT_CHANGED_JS,
+    PLOT_SRC_JS,
     cell_problems,
     drag_slider,
     open_and_run,
@@ -50,17 +52,6 @@ DECK_JS = """() => {
         text: slides.innerText,
     };
 }"""
-
-PLOT_SRC_JS = """(box) => {
-    const img = box.querySelector(':scope > .widget-output img');
-    return img ? img.getAttribute('src') : null;
-}"""
-
-PLOT_CHANGED_JS = """([box, before]) => {
-    const img = box.querySelector(':scope > .widget-output img');
-    return !!img && img.getAttribute('src') !== before;
-}"""
-
 
 def expected_deck(path) -> dict:
     """What the notebook's slideshow metadata asks for."""
