@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
+import nbformat
 import pytest
 
 _determinism_modules = []
@@ -23,8 +27,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     paths = [item.callspec.params["path"] for item in determinism if hasattr(item, "callspec")]
     if not paths or session.config.option.collectonly:
         return
+    # nbval's run of a lesson is a fresh friendly run already (test_determinism's docstring),
+    # if nbval runs all of it: every code cell selected (-k can pick a few).
+    nbval = Counter(
+        Path(str(item.fspath)) for item in items if type(item).__name__ == "IPyNbCell"
+    )
+    whole = {
+        path
+        for path in set(paths)
+        if nbval[path] == sum(c.cell_type == "code" for c in nbformat.read(path, 4).cells)
+    }
     module = determinism[0].module
-    module.start_runs(paths)
+    module.start_runs(paths, run_by_nbval=whole)
     _determinism_modules.append(module)
     items[:] = [item for item in items if item not in determinism] + determinism
 

@@ -2,17 +2,24 @@
 
 One session fixture copies the course directory to a temp folder, releases it
 with ``tools.build_assignments`` (the ``make assignments`` code path), submits a
-generated class (A1: 17 students, right, wrong, the 0.004715 typo, hard-coded,
-empty, untouched, looping, ...; A2: the instructor's solutions and the untouched
-release) and grades it with ``tools.autograde --jobs 2`` (the ``make autograde``
+generated class and grades it with ``tools.autograde --jobs 2`` (the ``make autograde``
 code path: two nbgrader processes, two gradebooks, merged). The tests then read
-the merged gradebook, the graded notebooks and two students' feedback.
+the merged gradebook, the graded notebooks and three students' feedback.
+
+The class written below (A1_CLASS: 18 students, right, wrong, the 0.004715 typo,
+hard-coded, empty, untouched, looping, ...) costs ~8 s of grading per student. The
+suite grades SUITE_CLASS, one student for every score the class can get and every
+student a test reads by name (A2: the instructor's solutions and the untouched
+release); each other wrong answer is one of those failures again, and the checks
+that catch it are tested directly below (test_check_gelu_says_what_is_wrong, ...).
+``SHORTCUT_FULL_CLASS=1`` grades all of A1_CLASS.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -282,6 +289,24 @@ A1_CLASS: dict[str, tuple[dict[str, str], tuple[float, float]]] = {
 }
 
 
+# Graded in every run: the instructor's notebook, the untouched release, the hard-coded
+# answers, a GELU typo and torch's own GELU (both also read in the feedback), a forward pass
+# without the shortcut, one that loops and one that does not compile. Together: every
+# (Task 1, Task 2) score in A1_CLASS (test_the_suite_class_has_every_kind_of_score).
+SUITE_CLASS = (
+    "right_1",
+    "untouched",
+    "hardcoded",
+    "typo_004715",
+    "torch_gelu",
+    "no_shortcut",
+    "forward_loops",
+    "syntax_error",
+)
+FULL_CLASS = os.environ.get("SHORTCUT_FULL_CLASS", "") not in ("", "0")
+GRADED = tuple(A1_CLASS) if FULL_CLASS else SUITE_CLASS
+
+
 def _a1_submission(course: Path, student: str) -> nbformat.NotebookNode:
     release = nbformat.read(course / "release" / "A1" / NOTEBOOKS["A1"], as_version=4)
     if student == "right_1":
@@ -321,7 +346,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> dict:
     )
     assert release.returncode == 0, release.stdout + release.stderr
 
-    submissions = {("A1", student): _a1_submission(course, student) for student in A1_CLASS}
+    submissions = {("A1", student): _a1_submission(course, student) for student in GRADED}
     for student in ("instructor", "untouched"):
         folder = "source" if student == "instructor" else "release"
         submissions[("A2", student)] = nbformat.read(
@@ -666,14 +691,22 @@ def test_every_student_of_the_class_gets_exactly_their_score(course):
             course["scores"][("A1", student)][cell][0]
             for cell in ("a1_test_gelu", "a1_test_forward")
         )
-        for student in A1_CLASS
+        for student in GRADED
     }
-    expected = {student: scores for student, (_cells, scores) in A1_CLASS.items()}
+    expected = {student: A1_CLASS[student][1] for student in GRADED}
     assert got == expected
     # Every student was merged into the one course gradebook, the graded notebooks moved there.
-    for student in A1_CLASS:
+    for student in GRADED:
         assert (course["dir"] / "autograded" / student / "A1" / NOTEBOOKS["A1"]).is_file()
     assert not list(course["dir"].glob(".autograde-*"))  # the scratch gradebooks are gone
+
+
+def test_the_suite_class_has_every_kind_of_score():
+    # A student added to A1_CLASS with a new kind of result must be graded in every run too.
+    assert set(SUITE_CLASS) <= set(A1_CLASS)
+    kinds = {scores for _cells, scores in A1_CLASS.values()}
+    assert {A1_CLASS[student][1] for student in SUITE_CLASS} == kinds
+    assert set(SUITE_CLASS) <= set(GRADED)
 
 
 def test_the_looping_student_is_stopped_by_the_checks_time_limit(course):
@@ -701,7 +734,7 @@ def test_autograde_tool_refuses_bad_input_and_reports_pending_manual_grading(cou
     with pytest.raises(ValueError, match="jobs must be at least 1"):
         autograde.autograde(course["dir"], "A1", jobs=0)
     pending = autograde.scores(course["dir"], "A1")
-    assert set(pending) == set(A1_CLASS)
+    assert set(pending) == set(GRADED)
     # A written answer waits for the instructor; an untouched answer cell is 0 at once (nbgrader).
     assert pending["right_1"][2] is True and pending["untouched"][2] is False
     assert "(written answers still to grade by hand)" in course["autograde"]["A1"].stdout
@@ -819,7 +852,7 @@ def test_formgrader_lists_the_assignments_when_lab_runs_in_the_course(course, tm
                 time.sleep(0.5)
         names = {a["name"]: a for a in assignments}
         assert {"A1", "A2"} <= set(names)
-        assert names["A1"]["num_submissions"] == len(A1_CLASS)
+        assert names["A1"]["num_submissions"] == len(GRADED)
     finally:
         os.kill(lab.pid, signal.SIGTERM)
         lab.wait(timeout=30)

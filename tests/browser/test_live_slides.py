@@ -53,6 +53,16 @@ DECK_JS = """() => {
     };
 }"""
 
+# Where the presenter is: the present section(s) and how many fragments are shown. One press of
+# the arrow key changes it; the test waits for that instead of a fixed pause per press.
+POSITION_JS = """() => {
+    const sections = Array.from(document.querySelectorAll('.reveal .slides section'));
+    const present = sections.flatMap((s, i) => s.classList.contains('present') ? [i] : []);
+    return present.join(',') + '|' + document.querySelectorAll('.reveal .fragment.visible').length;
+}"""
+STEP_TIMEOUT_MS = 10_000
+
+
 def expected_deck(path) -> dict:
     """What the notebook's slideshow metadata asks for."""
     nb = nbformat.read(path, as_version=4)
@@ -98,8 +108,14 @@ def test_live_slides_follow_the_metadata_and_their_sliders_redraw(
     for _step in range(MAX_STEPS):
         if page.locator(EXPLORER).count():
             break
+        position = page.evaluate(POSITION_JS)
         page.keyboard.press("ArrowRight")
-        page.wait_for_timeout(250)
+        try:
+            page.wait_for_function(
+                f"(before) => ({POSITION_JS})() !== before", arg=position, timeout=STEP_TIMEOUT_MS
+            )
+        except Exception as error:  # playwright's TimeoutError: the last slide, or a stuck deck
+            pytest.fail(f"the arrow key did not move the deck on (at {position}): {error}")
     else:
         pytest.fail(f"no explorer on any slide within {MAX_STEPS} steps of the arrow key")
     box = page.locator(EXPLORER).first
