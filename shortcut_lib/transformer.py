@@ -288,9 +288,7 @@ class TransformerStack(nn.Module):
         cfg = _check_config(cfg)
         n_layers = check_positive_int(n_layers, "n_layers")
         self.variant = _check_variant(variant)
-        self.trf_blocks = nn.Sequential(
-            *[TransformerBlock(cfg, variant) for _ in range(n_layers)]
-        )
+        self.trf_blocks = nn.Sequential(*[TransformerBlock(cfg, variant) for _ in range(n_layers)])
         final = VARIANTS[variant][2]
         self.final_norm = LayerNorm(cfg["emb_dim"]) if final else nn.Identity()
 
@@ -421,7 +419,6 @@ def block_gradient_means(
     return means
 
 
-
 def reversal_task(
     n_sequences: int, n_symbols: int = 8, length: int = 4, seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -436,8 +433,10 @@ def reversal_task(
     Example::
 
         >>> inputs, targets = reversal_task(1, seed=0)
-        >>> inputs, targets
-        (tensor([[4, 7, 6, 0, 8, 0, 6, 7]]), tensor([[-100, -100, -100, -100,    0,    6,    7,    4]]))
+        >>> inputs
+        tensor([[4, 7, 5, 0, 8, 0, 5, 7]])
+        >>> targets
+        tensor([[-100, -100, -100, -100,    0,    5,    7,    4]])
     """
     n_sequences = check_positive_int(n_sequences, "n_sequences")
     n_symbols = check_positive_int(n_symbols, "n_symbols")

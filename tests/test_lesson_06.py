@@ -156,9 +156,7 @@ def test_final_norm_only_in_its_variant():
         assert isinstance(stacks[variant].final_norm, nn.Identity)
     x = torch.randn(1, T, E, dtype=torch.float64)
     with torch.no_grad():
-        assert torch.allclose(
-            stacks["pre-LN + final LN"](x), ln(stacks["pre-LN"](x)), atol=1e-12
-        )
+        assert torch.allclose(stacks["pre-LN + final LN"](x), ln(stacks["pre-LN"](x)), atol=1e-12)
 
 
 def test_make_stacks_same_weights_and_leaves_global_rng_alone():
