@@ -11,9 +11,10 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from .comparison import vanishing_ratio
-from .plotting import CachedAxesRenderer, new_figure
+from .plots.render import CachedAxesRenderer
+from .plots.style import new_figure
+from .plots.transformer import GRADIENT_RANGE, VARIANT_COLORS, set_up_block_axes
 from .transformer import VARIANTS, block_gradient_means, make_stacks, stack_input
-from .transformer_plots import GRADIENT_RANGE, VARIANT_COLORS, set_up_block_axes
 from .validation import check_integer
 from .widgets import Explorer
 

@@ -1,7 +1,4 @@
-"""Lesson 06's figures: per-block gradients of the four transformer variants.
-
-(Moves to ``shortcut_lib/plots/transformer.py`` once the plots/ package lands.)
-"""
+"""Lesson 06's figures: per-block gradients of the four transformer variants."""
 
 from __future__ import annotations
 
@@ -10,8 +7,8 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from .plotting import COLORS, OKABE_ITO, log_decade_axis, new_figure
-from .transformer import VARIANTS
+from ..transformer import VARIANTS
+from .style import COLORS, OKABE_ITO, log_decade_axis, log_limits, new_figure
 
 __all__ = ["VARIANT_COLORS", "plot_block_gradients", "set_up_block_axes"]
 
@@ -47,11 +44,8 @@ def plot_block_gradients(
         raise ValueError("panels must be a non-empty dict {title: {variant: values}}")
     if figure is None:
         figure, _ = new_figure(1, len(panels), figsize=(6.2 * len(panels), 4.6), squeeze=False)
-    values = [
-        v for series in panels.values() for vs in series.values() for v in np.asarray(vs).ravel()
-    ]
-    positive = [v for v in values if v > 0]
-    low, high = min(positive) / 2, max(positive) * 2
+    values = [np.ravel(vs) for series in panels.values() for vs in series.values()]
+    low, high = log_limits(np.concatenate(values), headroom=0.15)  # the legend sits on top
     for ax, (title, series) in zip(figure.axes, panels.items(), strict=True):
         ax.clear()
         n_blocks = max(len(vs) for vs in series.values())
@@ -63,5 +57,5 @@ def plot_block_gradients(
             ax.bar(x, vs, width=width, color=VARIANT_COLORS[variant], label=variant)
         set_up_block_axes(ax, n_blocks, low, high)
         ax.set_title(title)
-    figure.axes[0].legend(loc="lower left", fontsize=11, ncols=2)
+    figure.axes[0].legend(loc="upper left", fontsize=11, ncols=2)
     return figure
