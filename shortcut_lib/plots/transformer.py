@@ -1,0 +1,61 @@
+"""Lesson 06's figures: per-block gradients of the four transformer variants."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..transformer import VARIANTS
+from .style import COLORS, OKABE_ITO, log_decade_axis, log_limits, new_figure
+
+__all__ = ["VARIANT_COLORS", "plot_block_gradients", "set_up_block_axes"]
+
+#: One colour per variant, the same in every figure of the lesson.
+VARIANT_COLORS = {
+    "plain": COLORS["plain"],
+    "post-LN": OKABE_ITO["orange"],
+    "pre-LN": COLORS["shortcut"],
+    "pre-LN + final LN": COLORS["normalised"],
+}
+
+#: The y range every per-block chart of the lesson shows (steady while an explorer moves).
+GRADIENT_RANGE = (1e-8, 1.0)
+
+
+def set_up_block_axes(ax, n_blocks: int, low: float, high: float) -> None:
+    """Log y axis of mean |dL/dW| from ``low`` to ``high``, x axis blocks 0 .. n_blocks - 1."""
+    log_decade_axis(ax, low, high)
+    ax.set_xlim(-0.7, n_blocks - 0.3)
+    ax.set_xlabel("block (0 = next to the input)")
+    ax.set_ylabel("mean |∂L/∂W| of the block")
+    ax.set_axisbelow(True)
+
+
+def plot_block_gradients(
+    panels: Mapping[str, Mapping[str, list[float]]], figure: Figure | None = None
+) -> Figure:
+    """Grouped bars, one panel per entry: ``{panel title: {variant: per-block values}}``.
+
+    Every variant of a panel gets one bar per block, side by side, on a shared log axis.
+    """
+    if not isinstance(panels, Mapping) or not panels:
+        raise ValueError("panels must be a non-empty dict {title: {variant: values}}")
+    if figure is None:
+        figure, _ = new_figure(1, len(panels), figsize=(6.2 * len(panels), 4.6), squeeze=False)
+    values = [np.ravel(vs) for series in panels.values() for vs in series.values()]
+    low, high = log_limits(np.concatenate(values), headroom=0.15)  # the legend sits on top
+    for ax, (title, series) in zip(figure.axes, panels.items(), strict=True):
+        ax.clear()
+        n_blocks = max(len(vs) for vs in series.values())
+        width = 0.8 / len(series)
+        for k, (variant, vs) in enumerate(series.items()):
+            if variant not in VARIANTS:
+                raise ValueError(f"unknown variant {variant!r}; expected one of {list(VARIANTS)}")
+            x = np.arange(len(vs)) - 0.4 + width * (k + 0.5)
+            ax.bar(x, vs, width=width, color=VARIANT_COLORS[variant], label=variant)
+        set_up_block_axes(ax, n_blocks, low, high)
+        ax.set_title(title)
+    figure.axes[0].legend(loc="upper left", fontsize=11, ncols=2)
+    return figure

@@ -1,0 +1,86 @@
+"""Lesson 06's explorer: depth, variant, seed -> the per-block gradient chart.
+
+(To be folded into ``shortcut_lib.widgets`` by the lead.)
+"""
+
+from __future__ import annotations
+
+import functools
+
+import ipywidgets as widgets
+from matplotlib.figure import Figure
+
+from .comparison import vanishing_ratio
+from .plots.render import CachedAxesRenderer
+from .plots.style import new_figure
+from .plots.transformer import GRADIENT_RANGE, VARIANT_COLORS, set_up_block_axes
+from .transformer import VARIANTS, block_gradient_means, make_stacks, stack_input
+from .validation import check_integer
+from .widgets import Explorer
+
+__all__ = ["TRANSFORMER_EXPLORER_RANGES", "transformer_explorer"]
+
+#: Slider ranges of the transformer explorer: (min, max).
+TRANSFORMER_EXPLORER_RANGES = {"depth": (1, 48), "seed": (0, 99)}
+
+
+@functools.lru_cache(maxsize=256)
+def _block_means(depth: int, variant: str, seed: int) -> tuple[float, ...]:
+    """One measurement per setting: going back to a setting seen before costs nothing."""
+    stack = make_stacks(depth, seed, variants=(variant,))[variant]
+    x, target = stack_input(seed)
+    return tuple(block_gradient_means(stack, x, target).values())
+
+
+def transformer_explorer(depth: int = 12, variant: str = "pre-LN", seed: int = 0) -> Explorer:
+    """Per-block gradients of a stack of tiny transformer blocks, for any depth, variant, seed.
+
+    Each change builds the stack (``make_stacks(depth, seed)``, float64, the lesson's
+    :data:`~shortcut_lib.transformer.TINY_CONFIG`), measures
+    :func:`~shortcut_lib.transformer.block_gradient_means` on ``stack_input(seed)`` and
+    redraws the bars; the axes stay put (48 blocks, 10⁻⁸ to 1), so only the bars and the
+    title are drawn again. Results are cached per setting.
+
+    Args:
+        depth: number of blocks, 1-48.
+        variant: a key of :data:`~shortcut_lib.transformer.VARIANTS`.
+        seed: seed of the weights and of the input, 0-99.
+
+    Returns:
+        An :class:`~shortcut_lib.widgets.Explorer` with controls ``"depth"``, ``"variant"``,
+        ``"seed"``; ``explorer.data`` holds ``"means"`` (one value per block) and ``"ratio"``
+        (first block over last, lesson 03's vanishing ratio).
+    """
+    for name, value in (("depth", depth), ("seed", seed)):
+        low, high = TRANSFORMER_EXPLORER_RANGES[name]
+        check_integer(value, name, minimum=low, maximum=high)
+    if variant not in VARIANTS:
+        valid = ", ".join(repr(v) for v in VARIANTS)
+        raise ValueError(f"unknown variant {variant!r}; expected one of {valid}")
+    controls = {
+        "depth": widgets.IntSlider(value=depth, min=1, max=48, description="blocks"),
+        "variant": widgets.Dropdown(options=list(VARIANTS), value=variant, description="variant"),
+        "seed": widgets.IntSlider(value=seed, min=0, max=99, description="seed"),
+    }
+    figure, ax = new_figure(figsize=(8.0, 4.2))
+    figure.set_layout_engine(None)
+    figure.subplots_adjust(left=0.13, right=0.98, bottom=0.14, top=0.9)
+    high_block = TRANSFORMER_EXPLORER_RANGES["depth"][1]
+    set_up_block_axes(ax, high_block, *GRADIENT_RANGE)
+    bars: list = []
+
+    def draw(depth: int, variant: str, seed: int) -> tuple[Figure, dict]:
+        means = _block_means(depth, variant, seed)
+        for bar in bars:
+            bar.remove()
+        bars[:] = ax.bar(range(depth), means, width=0.8, color=VARIANT_COLORS[variant])
+        ratio = vanishing_ratio({f"block {i}": m for i, m in enumerate(means)})
+        ax.set_title(f"{variant}, {depth} blocks, seed {seed}: first / last = {ratio:.3g}")
+        return figure, {"means": list(means), "ratio": ratio}
+
+    return Explorer(
+        controls,
+        draw,
+        title="Transformer explorer: gradient per block",
+        render=CachedAxesRenderer(lambda: [*ax.patches, ax.title]),
+    )
