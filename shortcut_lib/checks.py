@@ -45,6 +45,7 @@ from torch.overrides import TorchFunctionMode
 from .activations import GELU as _LIBRARY_GELU
 from .activations import GELU_CUBIC_COEFFICIENT, SQRT_2_OVER_PI, tanh_normal_cdf
 from .model import ExampleDeepNeuralNetwork
+from .validation import is_integer
 
 __all__ = [
     "BOOK_LAYER_SIZES",
@@ -233,7 +234,7 @@ def _check_tolerance(atol: Any) -> float:
 
 
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+    if not is_integer(seed):
         raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
     if not 0 <= int(seed) < 2**63:
         raise ValueError(f"seed must be in [0, 2**63), got {seed!r}")
@@ -263,9 +264,7 @@ def _check_layer_sizes(layer_sizes: Any) -> list[list[int]]:
                 f"layer_sizes must be {expected}, got {layer_sizes!r} (an entry is {sizes!r}; "
                 "for a single network write [[3, 3, 1]], not [3, 3, 1])"
             )
-        if len(sizes) < 2 or not all(
-            isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in sizes
-        ):
+        if len(sizes) < 2 or not all(is_integer(n) and n > 0 for n in sizes):
             raise ValueError(
                 f"each network in layer_sizes needs an input size and at least one layer, all "
                 f"positive integers, got {list(sizes)!r}"

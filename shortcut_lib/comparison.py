@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .activations import ActivationSpec
+from .architecture import deep_layer_sizes  # re-exported: lesson 03 imports it from here
 from .gradients import layer_gradient_means
 from .model import ExampleDeepNeuralNetwork
 from .validation import (
@@ -50,28 +51,6 @@ BOOK_LAYER_SIZES: tuple[int, ...] = (3, 3, 3, 3, 3, 1)
 BOOK_INPUT = torch.tensor([[1.0, 0.0, -1.0]])
 
 
-def _check_positive_int(value: int, name: str) -> int:
-    return check_positive_int(value, name)
-
-
-def deep_layer_sizes(depth: int, width: int) -> list[int]:
-    """``layer_sizes`` of a network with ``depth`` layers, ``width`` features wide, one output.
-
-    ``depth - 1`` layers map ``width -> width`` (these get shortcuts) and the last
-    maps ``width -> 1`` (no shortcut: the shapes differ; at ``width == 1`` they do
-    not, and the last layer gets a shortcut too).
-
-    Example::
-
-        >>> deep_layer_sizes(5, 3)  # the book's network
-        [3, 3, 3, 3, 3, 1]
-    """
-    depth = _check_positive_int(depth, "depth")
-    width = _check_positive_int(width, "width")
-    check_memory(depth * 8, f"depth={depth:,}", "use a smaller depth")
-    return [width] * depth + [1]
-
-
 def default_input(
     width: int, dtype: torch.dtype | None = None, device: torch.device | str | None = None
 ) -> torch.Tensor:
@@ -87,7 +66,7 @@ def default_input(
         Output: :math:`(1, \text{width})`, of the given dtype (default: torch's default
         dtype, float32 unless changed) and device.
     """
-    width = _check_positive_int(width, "width")
+    width = check_positive_int(width, "width")
     if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
     check_memory(width * 4 * 8, f"width={width:,}", "use a smaller width")
@@ -238,7 +217,7 @@ def format_gradient_table(
         raise ValueError(
             f"plain and shortcut must have the same layers, got {list(plain)} and {list(shortcut)}"
         )
-    digits = _check_positive_int(significant_digits, "significant_digits")
+    digits = check_positive_int(significant_digits, "significant_digits")
 
     def number(value: float) -> str:
         # "#" keeps trailing zeros (0.3290, not 0.329) so every cell shows the same

@@ -55,7 +55,6 @@ is kept as a cross-check; ``benchmarks/run.py`` compares them).
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 from typing import Literal, NamedTuple
 
@@ -63,13 +62,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .activations import ACTIVATIONS
-from .comparison import deep_layer_sizes, default_input
-from .validation import check_memory, check_positive_int, check_seed
+from .architecture import deep_layer_sizes
+from .comparison import default_input
+from .validation import check_bool, check_memory, check_positive_int, check_real, check_seed
 
 __all__ = [
     "LAYER_NORM_EPS",
-    "population_layer_sizes",
     "population_input",
     "init_population_weights",
     "stack_model_weights",
@@ -112,14 +110,10 @@ _DERIVATIVE: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor | Non
     "sigmoid": lambda z, a: a * (1.0 - a),
     "identity": lambda z, a: None,
 }
-assert set(_FORWARD) == set(ACTIVATIONS), "population engine out of sync with ACTIVATIONS"
+# Every name of shortcut_lib.ACTIVATIONS has an entry in both (test_population checks it).
 
 
 # --- validation -------------------------------------------------------------------------
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    return check_positive_int(value, name)
 
 
 def _check_dtype(dtype: object) -> torch.dtype:
@@ -141,25 +135,12 @@ def _check_activation(activation: object) -> str:
     return activation
 
 
-def _check_bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
-    return value
-
-
 def _check_options(
     width: int, shortcut: bool, pre_layer_norm: bool, residual_scale: float
 ) -> float:
-    _check_bool(shortcut, "shortcut")
-    _check_bool(pre_layer_norm, "pre_layer_norm")
-    if isinstance(residual_scale, bool) or not isinstance(residual_scale, numbers.Real):
-        raise TypeError(
-            f"residual_scale must be a real number, got {residual_scale!r} "
-            f"({type(residual_scale).__name__})"
-        )
-    residual_scale = float(residual_scale)
-    if not math.isfinite(residual_scale):
-        raise ValueError(f"residual_scale must be finite, got {residual_scale!r}")
+    check_bool(shortcut, "shortcut")
+    check_bool(pre_layer_norm, "pre_layer_norm")
+    residual_scale = check_real(residual_scale, "residual_scale")
     if residual_scale != 1.0 and not shortcut:
         raise ValueError(
             f"residual_scale={residual_scale!r} scales the shortcut branch x + alpha*f(x); "
@@ -176,8 +157,7 @@ def _check_options(
 # --- building blocks --------------------------------------------------------------------
 
 
-# The population's networks are lesson 03's, many at once: one definition of each.
-population_layer_sizes = deep_layer_sizes
+# The population's networks are lesson 03's, many at once: the same input (lesson 04's name).
 population_input = default_input
 
 
@@ -200,10 +180,10 @@ def init_population_weights(
     Returns:
         one ``(W, b)`` per layer, ``W`` of shape ``(population, n_out, n_in)``
         and ``b`` of shape ``(population, n_out)``; layer sizes as
-        :func:`population_layer_sizes`.
+        ``deep_layer_sizes(depth, width)``.
     """
-    sizes = population_layer_sizes(depth, width)
-    population = _check_positive_int(population, "population")
+    deep_layer_sizes(depth, width)  # checks depth and width
+    population = check_positive_int(population, "population")
     seed = check_seed(seed)
     dtype = _check_dtype(dtype)
     n_parameters = population * depth * (width * width + width)
@@ -228,7 +208,6 @@ def init_population_weights(
     b_sq = b_sq.reshape(population, n_square, width).transpose(0, 1).contiguous()
     layers = [(w_sq[i], b_sq[i]) for i in range(n_square)]
     layers.append((w_out.reshape(population, 1, width).contiguous(), b_out.contiguous()))
-    assert [w.shape[2] for w, _ in layers] == sizes[:-1]
     return layers
 
 
@@ -278,7 +257,7 @@ def _check_weights(weights: Sequence[LayerWeights], depth: int, width: int) -> i
     if not isinstance(weights, Sequence) or len(weights) != depth:
         got = len(weights) if isinstance(weights, Sequence) else type(weights).__name__
         raise ValueError(f"weights must be a list of {depth} (W, b) pairs (depth), got {got}")
-    sizes = population_layer_sizes(depth, width)
+    sizes = deep_layer_sizes(depth, width)
     first = weights[0][0] if isinstance(weights[0], Sequence) and weights[0] else None
     if not isinstance(first, torch.Tensor) or first.ndim != 3:
         raise TypeError(
@@ -515,8 +494,8 @@ def population_gradient_means(
         >>> g.shape
         torch.Size([64, 50])
     """
-    depth = _check_positive_int(depth, "depth")
-    width = _check_positive_int(width, "width")
+    depth = check_positive_int(depth, "depth")
+    width = check_positive_int(width, "width")
     activation = _check_activation(activation)
     alpha = _check_options(width, shortcut, pre_layer_norm, residual_scale)
     if method not in ("manual", "autograd"):
@@ -528,7 +507,7 @@ def population_gradient_means(
         population = _check_weights(weights, depth, width)
     dtype, device = weights[0][0].dtype, weights[0][0].device
     x = _prepare_input(x, width, population, dtype, device)
-    _check_bool(return_dead, "return_dead")
+    check_bool(return_dead, "return_dead")
     if method == "autograd":
         means, output_signal = _autograd(weights, x, activation, shortcut, pre_layer_norm, alpha)
     else:
@@ -623,7 +602,7 @@ def first_layer_gradients_by_depth(depths: Sequence[int], **options) -> DepthSwe
         raise TypeError("first_layer_gradients_by_depth takes depths=..., not depth/weights")
     if isinstance(depths, (str, bytes)) or not isinstance(depths, Sequence):
         raise TypeError(f"depths must be a list or range of depths, got {depths!r}")
-    depths = [_check_positive_int(d, f"depths[{i}]") for i, d in enumerate(depths)]
+    depths = [check_positive_int(d, f"depths[{i}]") for i, d in enumerate(depths)]
     if not depths:
         raise ValueError("depths must not be empty")
     scale = options.pop("residual_scale", 1.0)
