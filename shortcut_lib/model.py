@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .activations import ActivationSpec, activation_label, make_activation
+from .architecture import parameter_count, shortcut_mask
 from .validation import check_bool, check_input, check_layer_sizes, check_memory, check_seed
 
 __all__ = ["ExampleDeepNeuralNetwork", "make_model_pair"]
@@ -59,7 +60,7 @@ class ExampleDeepNeuralNetwork(nn.Module):
     ) -> None:
         super().__init__()
         sizes = check_layer_sizes(layer_sizes)
-        n_parameters = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        n_parameters = parameter_count(sizes)
         check_memory(
             n_parameters * torch.empty(0).element_size(),
             f"a network with {n_parameters:,} parameters",
@@ -73,10 +74,7 @@ class ExampleDeepNeuralNetwork(nn.Module):
             nn.Sequential(nn.Linear(n_in, n_out), make_activation(activation))
             for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
         )
-        self.shortcut_mask = [
-            use_shortcut and n_in == n_out
-            for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
-        ]
+        self.shortcut_mask = shortcut_mask(sizes, use_shortcut)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.layer_sizes[0], dtype=self.layers[0][0].weight.dtype)
@@ -119,3 +117,4 @@ def make_model_pair(
     # that hold even for a factory whose modules draw random numbers differently.
     shortcut.load_state_dict(plain.state_dict())
     return plain, shortcut
+
