@@ -21,7 +21,7 @@ from torch import nn
 from .activations import ActivationSpec
 from .architecture import deep_layer_sizes  # re-exported: lesson 03 imports it from here
 from .gradients import layer_gradient_means
-from .model import ExampleDeepNeuralNetwork
+from .model import ExampleDeepNeuralNetwork, shortcuts_disabled
 from .validation import (
     check_gradient_means,
     check_input,
@@ -113,17 +113,16 @@ def compare_gradients(
     # make_model_pair builds two networks with equal weights; building one and running
     # it with its shortcuts off, then on, gives the same numbers bit for bit at half the
     # cost (building the modules took as long as both backward passes; an explorer
-    # does this on every slider step). A test holds it equal to make_model_pair.
+    # does this on every slider step). A test holds it equal to make_model_pair, and
+    # shortcuts_disabled keeps the model's use_shortcut as true as its shortcut_mask.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = ExampleDeepNeuralNetwork(sizes, use_shortcut=True, activation=activation)
     if x is None:  # the input follows the model: its dtype (torch's default) and device
         weight = model.layers[0][0].weight
         x = default_input(sizes[0], dtype=weight.dtype, device=weight.device)
-    with_shortcuts = model.shortcut_mask
-    model.shortcut_mask = [False] * len(with_shortcuts)
-    plain = layer_gradient_means(model, x)
-    model.shortcut_mask = with_shortcuts
+    with shortcuts_disabled(model):
+        plain = layer_gradient_means(model, x)
     return plain, layer_gradient_means(model, x)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -11,7 +12,7 @@ from .activations import ActivationSpec, activation_label, make_activation
 from .architecture import parameter_count, shortcut_mask
 from .validation import check_bool, check_input, check_layer_sizes, check_memory, check_seed
 
-__all__ = ["ExampleDeepNeuralNetwork", "make_model_pair"]
+__all__ = ["ExampleDeepNeuralNetwork", "make_model_pair", "shortcuts_disabled"]
 
 
 class ExampleDeepNeuralNetwork(nn.Module):
@@ -118,3 +119,30 @@ def make_model_pair(
     shortcut.load_state_dict(plain.state_dict())
     return plain, shortcut
 
+
+@contextmanager
+def shortcuts_disabled(model: ExampleDeepNeuralNetwork) -> Iterator[ExampleDeepNeuralNetwork]:
+    """Inside the ``with`` block, ``model`` is its plain twin: same weights, no shortcuts.
+
+    Sets ``use_shortcut = False`` and every ``shortcut_mask`` entry to ``False`` together,
+    so what the model says (its attributes, its repr) is what it computes, and restores
+    both on leaving the block, also after an error. Cheaper than building a second
+    network and copying the weights (:func:`make_model_pair`), with the same numbers.
+
+    Example::
+
+        >>> model = ExampleDeepNeuralNetwork([3, 3, 1], use_shortcut=True)
+        >>> with shortcuts_disabled(model):
+        ...     model.use_shortcut, model.shortcut_mask
+        (False, [False, False])
+        >>> model.use_shortcut, model.shortcut_mask
+        (True, [True, False])
+    """
+    if not isinstance(model, ExampleDeepNeuralNetwork):
+        raise TypeError(f"model must be an ExampleDeepNeuralNetwork, got {type(model).__name__}")
+    use_shortcut, mask = model.use_shortcut, model.shortcut_mask
+    model.use_shortcut, model.shortcut_mask = False, [False] * len(mask)
+    try:
+        yield model
+    finally:
+        model.use_shortcut, model.shortcut_mask = use_shortcut, mask
