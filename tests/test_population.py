@@ -106,9 +106,9 @@ def test_default_input_is_the_books_at_width_3():
 def test_the_engine_knows_every_registered_activation():
     # The hand-written engine has its own forward and derivative per name: a name added to
     # ACTIVATIONS without them would be refused by population_gradient_means.
-    from shortcut_lib.population import _DERIVATIVE, _FORWARD
+    from shortcut_lib.population_backward import DERIVATIVE, FORWARD
 
-    assert set(_FORWARD) == set(_DERIVATIVE) == set(ACTIVATIONS)
+    assert set(FORWARD) == set(DERIVATIVE) == set(ACTIVATIONS)
 
 
 # --- pre-LayerNorm and the residual scale against a hand-written module -----------------
