@@ -34,6 +34,7 @@ __all__ = [
 #: What the approximation is compared with: the whole GELU ``x·Φ(x)`` or the CDF ``Φ(x)``.
 APPROXIMATION_TARGETS = ("gelu", "cdf")
 
+
 def _normal_cdf(x: torch.Tensor) -> torch.Tensor:
     """The exact standard normal CDF Φ(x), what the tanh formula approximates."""
     return 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))

@@ -47,7 +47,7 @@ class ExampleDeepNeuralNetwork(nn.Module):
 
     Example::
 
-        >>> torch.manual_seed(123)
+        >>> _ = torch.manual_seed(123)
         >>> model = ExampleDeepNeuralNetwork([3, 3, 3, 3, 3, 1], use_shortcut=True)
         >>> model(torch.tensor([[1.0, 0.0, -1.0]])).shape
         torch.Size([1, 1])

@@ -70,9 +70,7 @@ def check_positive_int(value: object, name: str, where: str = "") -> int:
     ``where`` is appended to the message, e.g. ``" in [3, 0, 1]"`` for one entry of a list.
     """
     if not is_integer(value):
-        raise TypeError(
-            f"{name} must be a positive integer, got {value!r} ({_kind(value)}){where}"
-        )
+        raise TypeError(f"{name} must be a positive integer, got {value!r} ({_kind(value)}){where}")
     if value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}{where}")
     return int(value)
