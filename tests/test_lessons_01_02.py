@@ -589,7 +589,7 @@ def test_check_01_gelu_test_rejects_weak_tests_that_miss_a_near_miss():
 
 
 def test_check_01_gelu_test_wrong_modules_are_what_their_names_say():
-    from shortcut_lib.exercises import _wrong_gelus
+    from shortcut_lib.exercises.lesson01 import _wrong_gelus
 
     x = torch.linspace(-10.0, 10.0, 4001, dtype=torch.float64)
     tanh = F.gelu(x, approximate="tanh")
