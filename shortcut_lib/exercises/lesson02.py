@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..architecture import parameter_count, shortcut_mask
 from ._shared import read_number
 
 #: Lesson 02, exercise 2: a 2-feature input, six hidden layers of width 8, one output.
@@ -105,7 +106,7 @@ def check_02_wider_net(layer_sizes: Sequence[int], parameters: int, shortcuts: i
             "(2), then one entry per hidden layer (six 8s), then the output size (1)"
             + (f"; yours has {len(hidden)} hidden layers" if len(hidden) != 6 else "")
         )
-    expected = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    expected = parameter_count(sizes)
     parameters = read_number("parameters", parameters)
     if parameters != expected:
         raise AssertionError(
@@ -113,7 +114,7 @@ def check_02_wider_net(layer_sizes: Sequence[int], parameters: int, shortcuts: i
             "n_in·n_out weights and n_out biases: (2·8 + 8) + 5·(8·8 + 8) + (8·1 + 1); "
             "check with parameter_count(layer_sizes)"
         )
-    expected_shortcuts = sum(a == b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    expected_shortcuts = sum(shortcut_mask(sizes))
     shortcuts = read_number("shortcuts", shortcuts)
     if shortcuts != expected_shortcuts:
         raise AssertionError(
