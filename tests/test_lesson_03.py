@@ -429,7 +429,6 @@ def test_the_model_compare_gradients_measures_says_what_it_computes(monkeypatch)
     import shortcut_lib.comparison as comparison
 
     plain_twin, shortcut_twin = make_model_pair(SIZES, seed=123)
-    x = default_input(3)
     seen = []
 
     def inspecting(model, x, target=None):
