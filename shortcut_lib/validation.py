@@ -87,11 +87,16 @@ def check_seed(value: object, name: str = "seed") -> int:
 
 
 def check_real(
-    value: object, name: str, minimum: float | None = None, positive: bool = False
+    value: object,
+    name: str,
+    minimum: float | None = None,
+    positive: bool = False,
+    maximum: float | None = None,
 ) -> float:
     """Return ``value`` as a finite ``float`` (numpy floats too), or raise a clear error.
 
-    ``minimum``: the smallest allowed value; ``positive``: the value must be > 0.
+    ``minimum``, ``maximum``: the smallest and largest allowed values (with both, the
+    message says "between"); ``positive``: the value must be > 0.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} ({_kind(value)})")
@@ -100,8 +105,12 @@ def check_real(
         raise ValueError(f"{name} must be finite, got {value!r}")
     if positive and value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if minimum is not None and maximum is not None and not minimum <= value <= maximum:
+        raise ValueError(f"{name} must be between {minimum} and {maximum}, got {value!r}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be a finite number >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be a finite number <= {maximum}, got {value!r}")
     return value
 
 
