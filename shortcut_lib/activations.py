@@ -19,6 +19,8 @@ from .validation import check_real
 __all__ = [
     "GELU",
     "GELU_CUBIC_COEFFICIENT",
+    "SQRT_2_OVER_PI",
+    "tanh_normal_cdf",
     "ACTIVATIONS",
     "ActivationSpec",
     "make_activation",
@@ -28,7 +30,35 @@ __all__ = [
 #: The cubic coefficient of the tanh approximation (Hendrycks & Gimpel, 2016).
 GELU_CUBIC_COEFFICIENT = 0.044715
 
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+#: The factor s inside the tanh: it makes the approximation's slope at 0, s/2, equal Φ's, 1/√(2π).
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def tanh_normal_cdf(
+    x: torch.Tensor,
+    cubic_coefficient: float | torch.Tensor = GELU_CUBIC_COEFFICIENT,
+    scale: float = SQRT_2_OVER_PI,
+) -> torch.Tensor:
+    r"""The tanh approximation of the standard normal CDF, :math:`\Phi_c(x)`.
+
+    .. math::
+        \Phi_c(x) = \tfrac12\Bigl(1 + \tanh\bigl(s\,(x + c\,x^3)\bigr)\Bigr),
+        \qquad s = \sqrt{2/\pi},\; c = 0.044715
+
+    The one place the formula is written: :class:`GELU` is :math:`x\,\Phi_c(x)`, and the
+    approximation's error (:mod:`shortcut_lib.approximation`) and the assignments' hints
+    (:mod:`shortcut_lib.checks`) call this. ``cubic_coefficient`` may be a tensor that
+    broadcasts against ``x`` (many constants at once); ``scale`` is :math:`s`, changed only
+    to show what a wrong factor does.
+
+    Example::
+
+        >>> tanh_normal_cdf(torch.tensor([0.0, 1.0]))
+        tensor([0.5000, 0.8412])
+    """
+    # Python-float constants take the input's dtype and device, so float64
+    # inputs stay float64 and no CPU tensor is created for a GPU input.
+    return 0.5 * (1.0 + torch.tanh(scale * (x + cubic_coefficient * x.pow(3))))
 
 
 class GELU(nn.Module):
@@ -63,10 +93,7 @@ class GELU(nn.Module):
         self.cubic_coefficient = check_real(cubic_coefficient, "cubic_coefficient")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Python-float constants take the input's dtype and device, so float64
-        # inputs stay float64 and no CPU tensor is created for a GPU input.
-        inner = _SQRT_2_OVER_PI * (x + self.cubic_coefficient * x.pow(3))
-        return 0.5 * x * (1.0 + torch.tanh(inner))
+        return x * tanh_normal_cdf(x, self.cubic_coefficient)
 
     def extra_repr(self) -> str:
         if self.cubic_coefficient == GELU_CUBIC_COEFFICIENT:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from .activations import GELU
+from .activations import GELU, tanh_normal_cdf
 from .validation import check_finite, check_integer, check_memory, check_real
 
 __all__ = [
@@ -34,7 +34,10 @@ __all__ = [
 #: What the approximation is compared with: the whole GELU ``x·Φ(x)`` or the CDF ``Φ(x)``.
 APPROXIMATION_TARGETS = ("gelu", "cdf")
 
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+def _normal_cdf(x: torch.Tensor) -> torch.Tensor:
+    """The exact standard normal CDF Φ(x), what the tanh formula approximates."""
+    return 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
 
 
 def _check_coefficient(value: float, name: str = "cubic_coefficient") -> float:
@@ -96,9 +99,7 @@ def approximation_error(
     c = _check_coefficient(cubic_coefficient)
     if _check_target(target) == "gelu":
         return GELU(c)(x) - torch.nn.functional.gelu(x)
-    cdf_tanh = 0.5 * (1.0 + torch.tanh(_SQRT_2_OVER_PI * (x + c * x.pow(3))))
-    cdf_exact = 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
-    return cdf_tanh - cdf_exact
+    return tanh_normal_cdf(x, c) - _normal_cdf(x)
 
 
 def max_error_vs_coefficient(
@@ -139,9 +140,7 @@ def max_error_vs_coefficient(
         "pass fewer coefficients or fewer num_points",
     )
     # One (coefficients x points) matrix: a few hundred coefficients cost milliseconds.
-    cdf_tanh = 0.5 * (1.0 + torch.tanh(_SQRT_2_OVER_PI * (x + c[:, None] * x.pow(3))))
-    cdf_exact = 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
-    error = cdf_tanh - cdf_exact
+    error = tanh_normal_cdf(x, c[:, None]) - _normal_cdf(x)
     if target == "gelu":
         error = x * error  # GELU_c(x) - x·Φ(x) = x·(Φ_c(x) - Φ(x))
     return error.abs().amax(dim=1)

@@ -26,46 +26,50 @@ __all__ = [
     "ArchitectureSummary",
     "architecture_summary",
     "count_parameters",
-    "deep_mlp_sizes",
+    "deep_layer_sizes",
     "linearity_gap",
     "parameter_count",
     "shortcut_mask",
 ]
 
 
-def _check_positive_int(value: int, name: str) -> int:
-    return check_positive_int(value, name)
-
-
-def deep_mlp_sizes(
+def deep_layer_sizes(
     depth: int, width: int, in_features: int | None = None, out_features: int = 1
 ) -> list[int]:
     """``layer_sizes`` of a ``depth``-layer MLP: ``depth - 1`` hidden layers of ``width``.
 
-    ``deep_mlp_sizes(5, 3)`` is the book's ``[3, 3, 3, 3, 3, 1]``: the input has
-    ``in_features`` (default: ``width``), the last layer maps to ``out_features``.
+    The one builder of the lessons' networks. The input has ``in_features``
+    (default: ``width``) and the last layer maps to ``out_features``: lessons 02-04's
+    deep nets are ``deep_layer_sizes(depth, width)`` (``depth - 1`` layers
+    ``width -> width`` get shortcuts; the last, ``width -> 1``, does not, unless
+    ``width == 1``), lesson 05's classifiers ``deep_layer_sizes(depth, width, in_features=2)``.
 
     Example::
 
-        >>> deep_mlp_sizes(5, 3)
+        >>> deep_layer_sizes(5, 3)  # the book's network
         [3, 3, 3, 3, 3, 1]
-        >>> deep_mlp_sizes(3, 8, in_features=2)
+        >>> deep_layer_sizes(3, 8, in_features=2)
         [2, 8, 8, 1]
     """
-    depth = _check_positive_int(depth, "depth")
-    width = _check_positive_int(width, "width")
-    in_features = width if in_features is None else _check_positive_int(in_features, "in_features")
-    out_features = _check_positive_int(out_features, "out_features")
+    depth = check_positive_int(depth, "depth")
+    width = check_positive_int(width, "width")
+    in_features = width if in_features is None else check_positive_int(in_features, "in_features")
+    out_features = check_positive_int(out_features, "out_features")
     check_memory(depth * 8, f"depth={depth:,}", "use a smaller depth")
     return [in_features] + [width] * (depth - 1) + [out_features]
+
+
+# widgets.py's name for the builder, until it calls deep_layer_sizes (then delete this line).
+deep_mlp_sizes = deep_layer_sizes
 
 
 def shortcut_mask(layer_sizes: Sequence[int], use_shortcut: bool = True) -> list[bool]:
     """One bool per layer: does that layer add its input back (``x + f(x)``)?
 
     A shortcut needs the layer's output to have the input's shape, so it is
-    applied only where ``layer_sizes[i] == layer_sizes[i + 1]`` (the same rule as
-    :class:`~shortcut_lib.ExampleDeepNeuralNetwork`'s ``shortcut_mask``).
+    applied only where ``layer_sizes[i] == layer_sizes[i + 1]``. The one home of
+    this rule: :class:`~shortcut_lib.ExampleDeepNeuralNetwork` sets its
+    ``shortcut_mask`` with it, and the network diagram draws it.
 
     Example::
 

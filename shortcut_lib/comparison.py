@@ -19,8 +19,9 @@ import torch
 from torch import nn
 
 from .activations import ActivationSpec
+from .architecture import deep_layer_sizes  # re-exported: lesson 03 imports it from here
 from .gradients import layer_gradient_means
-from .model import ExampleDeepNeuralNetwork
+from .model import ExampleDeepNeuralNetwork, shortcuts_disabled
 from .validation import (
     check_gradient_means,
     check_input,
@@ -50,28 +51,6 @@ BOOK_LAYER_SIZES: tuple[int, ...] = (3, 3, 3, 3, 3, 1)
 BOOK_INPUT = torch.tensor([[1.0, 0.0, -1.0]])
 
 
-def _check_positive_int(value: int, name: str) -> int:
-    return check_positive_int(value, name)
-
-
-def deep_layer_sizes(depth: int, width: int) -> list[int]:
-    """``layer_sizes`` of a network with ``depth`` layers, ``width`` features wide, one output.
-
-    ``depth - 1`` layers map ``width -> width`` (these get shortcuts) and the last
-    maps ``width -> 1`` (no shortcut: the shapes differ; at ``width == 1`` they do
-    not, and the last layer gets a shortcut too).
-
-    Example::
-
-        >>> deep_layer_sizes(5, 3)  # the book's network
-        [3, 3, 3, 3, 3, 1]
-    """
-    depth = _check_positive_int(depth, "depth")
-    width = _check_positive_int(width, "width")
-    check_memory(depth * 8, f"depth={depth:,}", "use a smaller depth")
-    return [width] * depth + [1]
-
-
 def default_input(
     width: int, dtype: torch.dtype | None = None, device: torch.device | str | None = None
 ) -> torch.Tensor:
@@ -87,7 +66,7 @@ def default_input(
         Output: :math:`(1, \text{width})`, of the given dtype (default: torch's default
         dtype, float32 unless changed) and device.
     """
-    width = _check_positive_int(width, "width")
+    width = check_positive_int(width, "width")
     if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
     check_memory(width * 4 * 8, f"width={width:,}", "use a smaller width")
@@ -134,17 +113,16 @@ def compare_gradients(
     # make_model_pair builds two networks with equal weights; building one and running
     # it with its shortcuts off, then on, gives the same numbers bit for bit at half the
     # cost (building the modules took as long as both backward passes; an explorer
-    # does this on every slider step). A test holds it equal to make_model_pair.
+    # does this on every slider step). A test holds it equal to make_model_pair, and
+    # shortcuts_disabled keeps the model's use_shortcut as true as its shortcut_mask.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = ExampleDeepNeuralNetwork(sizes, use_shortcut=True, activation=activation)
     if x is None:  # the input follows the model: its dtype (torch's default) and device
         weight = model.layers[0][0].weight
         x = default_input(sizes[0], dtype=weight.dtype, device=weight.device)
-    with_shortcuts = model.shortcut_mask
-    model.shortcut_mask = [False] * len(with_shortcuts)
-    plain = layer_gradient_means(model, x)
-    model.shortcut_mask = with_shortcuts
+    with shortcuts_disabled(model):
+        plain = layer_gradient_means(model, x)
     return plain, layer_gradient_means(model, x)
 
 
@@ -238,7 +216,7 @@ def format_gradient_table(
         raise ValueError(
             f"plain and shortcut must have the same layers, got {list(plain)} and {list(shortcut)}"
         )
-    digits = _check_positive_int(significant_digits, "significant_digits")
+    digits = check_positive_int(significant_digits, "significant_digits")
 
     def number(value: float) -> str:
         # "#" keeps trailing zeros (0.3290, not 0.329) so every cell shows the same

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 
 from .activations import ActivationSpec, activation_label, make_activation
+from .architecture import parameter_count, shortcut_mask
 from .validation import check_bool, check_input, check_layer_sizes, check_memory, check_seed
 
-__all__ = ["ExampleDeepNeuralNetwork", "make_model_pair"]
+__all__ = ["ExampleDeepNeuralNetwork", "make_model_pair", "shortcuts_disabled"]
 
 
 class ExampleDeepNeuralNetwork(nn.Module):
@@ -45,7 +47,7 @@ class ExampleDeepNeuralNetwork(nn.Module):
 
     Example::
 
-        >>> torch.manual_seed(123)
+        >>> _ = torch.manual_seed(123)
         >>> model = ExampleDeepNeuralNetwork([3, 3, 3, 3, 3, 1], use_shortcut=True)
         >>> model(torch.tensor([[1.0, 0.0, -1.0]])).shape
         torch.Size([1, 1])
@@ -59,7 +61,7 @@ class ExampleDeepNeuralNetwork(nn.Module):
     ) -> None:
         super().__init__()
         sizes = check_layer_sizes(layer_sizes)
-        n_parameters = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        n_parameters = parameter_count(sizes)
         check_memory(
             n_parameters * torch.empty(0).element_size(),
             f"a network with {n_parameters:,} parameters",
@@ -73,10 +75,7 @@ class ExampleDeepNeuralNetwork(nn.Module):
             nn.Sequential(nn.Linear(n_in, n_out), make_activation(activation))
             for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
         )
-        self.shortcut_mask = [
-            use_shortcut and n_in == n_out
-            for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
-        ]
+        self.shortcut_mask = shortcut_mask(sizes, use_shortcut)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.layer_sizes[0], dtype=self.layers[0][0].weight.dtype)
@@ -119,3 +118,31 @@ def make_model_pair(
     # that hold even for a factory whose modules draw random numbers differently.
     shortcut.load_state_dict(plain.state_dict())
     return plain, shortcut
+
+
+@contextmanager
+def shortcuts_disabled(model: ExampleDeepNeuralNetwork) -> Iterator[ExampleDeepNeuralNetwork]:
+    """Inside the ``with`` block, ``model`` is its plain twin: same weights, no shortcuts.
+
+    Sets ``use_shortcut = False`` and every ``shortcut_mask`` entry to ``False`` together,
+    so what the model says (its attributes, its repr) is what it computes, and restores
+    both on leaving the block, also after an error. Cheaper than building a second
+    network and copying the weights (:func:`make_model_pair`), with the same numbers.
+
+    Example::
+
+        >>> model = ExampleDeepNeuralNetwork([3, 3, 1], use_shortcut=True)
+        >>> with shortcuts_disabled(model):
+        ...     model.use_shortcut, model.shortcut_mask
+        (False, [False, False])
+        >>> model.use_shortcut, model.shortcut_mask
+        (True, [True, False])
+    """
+    if not isinstance(model, ExampleDeepNeuralNetwork):
+        raise TypeError(f"model must be an ExampleDeepNeuralNetwork, got {type(model).__name__}")
+    use_shortcut, mask = model.use_shortcut, model.shortcut_mask
+    model.use_shortcut, model.shortcut_mask = False, [False] * len(mask)
+    try:
+        yield model
+    finally:
+        model.use_shortcut, model.shortcut_mask = use_shortcut, mask

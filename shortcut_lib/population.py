@@ -39,37 +39,33 @@ Input: the book's ``x = [[1., 0., -1.]]`` for width 3; in general
 ``x = linspace(1, -1, width)`` (one sample, the same for every network), which
 *is* the book's input at width 3. Any other ``x`` can be passed.
 
-Backward: written out by hand (:math:`g` is :math:`\partial L/\partial x_{i+1}`):
-
-.. math::
-    \delta_i = \alpha\, g \odot f'(z_i),\quad
-    \frac{\partial L}{\partial W_i} = \delta_i^\top u_i,\quad
-    \frac{\partial L}{\partial x_i} = g + \mathrm{LN}'(x_i)^\top(\delta_i W_i)
-
-(drop :math:`g +` without a shortcut and :math:`\mathrm{LN}'` without LayerNorm).
-At width 3 each op is tiny, so time is per-op overhead; the manual pass needs
-about half the ops of autograd and no graph bookkeeping (``method="autograd"``
-is kept as a cross-check; ``benchmarks/run.py`` compares them).
+Backward: written out by hand, with its derivation, in
+:mod:`shortcut_lib.population_backward` (about twice as fast as autograd here;
+``method="autograd"`` is kept as a cross-check; ``benchmarks/run.py`` compares them).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .activations import ACTIVATIONS
-from .comparison import deep_layer_sizes, default_input
-from .validation import check_memory, check_positive_int, check_seed
+from .architecture import deep_layer_sizes
+from .comparison import default_input
+from .population_backward import (
+    FORWARD,
+    LAYER_NORM_EPS,
+    LayerWeights,
+    autograd_gradient_means,
+    manual_gradient_means,
+)
+from .validation import check_bool, check_memory, check_positive_int, check_real, check_seed
 
 __all__ = [
     "LAYER_NORM_EPS",
-    "population_layer_sizes",
     "population_input",
     "init_population_weights",
     "stack_model_weights",
@@ -82,44 +78,7 @@ __all__ = [
     "gradient_quantiles",
 ]
 
-#: LayerNorm's epsilon, as ``nn.LayerNorm``'s default.
-LAYER_NORM_EPS = 1e-5
-
-LayerWeights = tuple[torch.Tensor, torch.Tensor]  # (W: (S, out, in), b: (S, out))
-
-_aten = torch.ops.aten
-
-
-# Each activation: forward z -> a, and its derivative f'(z) from z and a = f(z). The
-# derivative is taken once for all layers together after the forward pass (one op on a
-# stacked tensor), because at width 3 time goes per op, not per element.
-_FORWARD: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "gelu": lambda z: F.gelu(z, approximate="tanh"),
-    "gelu_exact": F.gelu,
-    "relu": torch.relu,
-    "tanh": torch.tanh,
-    "sigmoid": torch.sigmoid,
-    "identity": lambda z: z,
-}
-_DERIVATIVE: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor | None]] = {
-    "gelu": lambda z, a: _aten.gelu_backward.default(torch.ones_like(z), z, approximate="tanh"),
-    "gelu_exact": lambda z, a: _aten.gelu_backward.default(
-        torch.ones_like(z), z, approximate="none"
-    ),
-    # relu'(0) = 0, as autograd's.
-    "relu": lambda z, a: (z > 0).to(z.dtype),
-    "tanh": lambda z, a: 1.0 - a * a,
-    "sigmoid": lambda z, a: a * (1.0 - a),
-    "identity": lambda z, a: None,
-}
-assert set(_FORWARD) == set(ACTIVATIONS), "population engine out of sync with ACTIVATIONS"
-
-
 # --- validation -------------------------------------------------------------------------
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    return check_positive_int(value, name)
 
 
 def _check_dtype(dtype: object) -> torch.dtype:
@@ -132,8 +91,8 @@ def _check_dtype(dtype: object) -> torch.dtype:
 
 
 def _check_activation(activation: object) -> str:
-    if not isinstance(activation, str) or activation not in _FORWARD:
-        valid = ", ".join(repr(name) for name in _FORWARD)
+    if not isinstance(activation, str) or activation not in FORWARD:
+        valid = ", ".join(repr(name) for name in FORWARD)
         raise ValueError(
             f"activation must be one of {valid} (the population engine takes registry "
             f"names only), got {activation!r}"
@@ -141,25 +100,12 @@ def _check_activation(activation: object) -> str:
     return activation
 
 
-def _check_bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
-    return value
-
-
 def _check_options(
     width: int, shortcut: bool, pre_layer_norm: bool, residual_scale: float
 ) -> float:
-    _check_bool(shortcut, "shortcut")
-    _check_bool(pre_layer_norm, "pre_layer_norm")
-    if isinstance(residual_scale, bool) or not isinstance(residual_scale, numbers.Real):
-        raise TypeError(
-            f"residual_scale must be a real number, got {residual_scale!r} "
-            f"({type(residual_scale).__name__})"
-        )
-    residual_scale = float(residual_scale)
-    if not math.isfinite(residual_scale):
-        raise ValueError(f"residual_scale must be finite, got {residual_scale!r}")
+    check_bool(shortcut, "shortcut")
+    check_bool(pre_layer_norm, "pre_layer_norm")
+    residual_scale = check_real(residual_scale, "residual_scale")
     if residual_scale != 1.0 and not shortcut:
         raise ValueError(
             f"residual_scale={residual_scale!r} scales the shortcut branch x + alpha*f(x); "
@@ -176,8 +122,7 @@ def _check_options(
 # --- building blocks --------------------------------------------------------------------
 
 
-# The population's networks are lesson 03's, many at once: one definition of each.
-population_layer_sizes = deep_layer_sizes
+# The population's networks are lesson 03's, many at once: the same input (lesson 04's name).
 population_input = default_input
 
 
@@ -200,10 +145,10 @@ def init_population_weights(
     Returns:
         one ``(W, b)`` per layer, ``W`` of shape ``(population, n_out, n_in)``
         and ``b`` of shape ``(population, n_out)``; layer sizes as
-        :func:`population_layer_sizes`.
+        ``deep_layer_sizes(depth, width)``.
     """
-    sizes = population_layer_sizes(depth, width)
-    population = _check_positive_int(population, "population")
+    deep_layer_sizes(depth, width)  # checks depth and width
+    population = check_positive_int(population, "population")
     seed = check_seed(seed)
     dtype = _check_dtype(dtype)
     n_parameters = population * depth * (width * width + width)
@@ -228,7 +173,6 @@ def init_population_weights(
     b_sq = b_sq.reshape(population, n_square, width).transpose(0, 1).contiguous()
     layers = [(w_sq[i], b_sq[i]) for i in range(n_square)]
     layers.append((w_out.reshape(population, 1, width).contiguous(), b_out.contiguous()))
-    assert [w.shape[2] for w, _ in layers] == sizes[:-1]
     return layers
 
 
@@ -278,7 +222,7 @@ def _check_weights(weights: Sequence[LayerWeights], depth: int, width: int) -> i
     if not isinstance(weights, Sequence) or len(weights) != depth:
         got = len(weights) if isinstance(weights, Sequence) else type(weights).__name__
         raise ValueError(f"weights must be a list of {depth} (W, b) pairs (depth), got {got}")
-    sizes = population_layer_sizes(depth, width)
+    sizes = deep_layer_sizes(depth, width)
     first = weights[0][0] if isinstance(weights[0], Sequence) and weights[0] else None
     if not isinstance(first, torch.Tensor) or first.ndim != 3:
         raise TypeError(
@@ -332,133 +276,7 @@ def _prepare_input(
     return x
 
 
-# --- the engine -------------------------------------------------------------------------
-
-
-def _manual(
-    weights: Sequence[LayerWeights],
-    x: torch.Tensor,
-    activation: str,
-    shortcut: bool,
-    pre_layer_norm: bool,
-    alpha: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-layer means ``(S, depth)`` and the output unit's error signal ``(S, batch, 1)``."""
-    forward, derivative = _FORWARD[activation], _DERIVATIVE[activation]
-    population, batch, width = x.shape
-    depth = len(weights)
-    n_square = depth - 1
-    # Stack once and unbind into per-layer views: no per-layer reshaping in the loops below.
-    w_out, b_out = weights[-1]
-    if n_square:
-        w_square = torch.stack([w for w, _ in weights[:-1]])  # (L, S, width, width)
-        w_list = [*w_square.unbind(0), w_out]
-        wt_list = [*w_square.transpose(-1, -2).unbind(0), w_out.transpose(1, 2)]
-        b_square = torch.stack([b for _, b in weights[:-1]]).unsqueeze(2)  # (L, S, 1, width)
-        b_list = [*b_square.unbind(0), b_out.unsqueeze(1)]
-    else:
-        w_list, wt_list, b_list = [w_out], [w_out.transpose(1, 2)], [b_out.unsqueeze(1)]
-
-    # Forward, keeping what the backward needs: u (the Linear's input), z, a, LN statistics.
-    us: list[torch.Tensor] = []
-    zs: list[torch.Tensor] = []
-    activations: list[torch.Tensor] = []
-    norm_stats: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-    h = x
-    for i in range(depth):
-        if pre_layer_norm:
-            u, mean, rstd = _aten.native_layer_norm.default(h, [width], None, None, LAYER_NORM_EPS)
-            norm_stats.append((h, mean, rstd))
-        else:
-            u = h
-        z = torch.baddbmm(b_list[i], u, wt_list[i])
-        a = forward(z)
-        us.append(u)
-        zs.append(z)
-        activations.append(a)
-        if shortcut and i < n_square:
-            h = h + a if alpha == 1.0 else torch.add(h, a, alpha=alpha)
-        else:
-            h = a
-
-    # f'(z) of all square layers in one op; alpha folded in (d(x + alpha f)/dz = alpha f').
-    uses_output = activation in ("tanh", "sigmoid")
-    slopes: list[torch.Tensor | None] = [None] * n_square
-    if n_square:
-        z_square = torch.stack(zs[:n_square])
-        a_square = torch.stack(activations[:n_square]) if uses_output else z_square
-        slope_square = derivative(z_square, a_square)
-        if shortcut and alpha != 1.0:
-            slope_square = (
-                torch.full_like(z_square, alpha) if slope_square is None else slope_square * alpha
-            )
-        if slope_square is not None:
-            slopes = list(slope_square.unbind(0))
-    slope_out = derivative(zs[-1], activations[-1])
-
-    # Backward. L_s = mean of y^2 over the network's outputs, so dL_s/dy = 2 y / batch.
-    g = h * (2.0 / batch)
-    delta = g if slope_out is None else g * slope_out
-    output_signal = delta  # dL/dz_out: every other gradient is a multiple of it
-    deltas = [delta]
-    for i in range(depth - 1, 0, -1):
-        # g <- dL/dx_i, the gradient at the input of layer i (the output of layer i-1).
-        has_shortcut = shortcut and i < n_square
-        if pre_layer_norm:
-            h_in, mean, rstd = norm_stats[i]
-            g_in = _aten.native_layer_norm_backward.default(
-                torch.bmm(delta, w_list[i]),
-                h_in,
-                [width],
-                mean,
-                rstd,
-                None,
-                None,
-                [True, False, False],
-            )[0]
-            g = g + g_in if has_shortcut else g_in
-        else:
-            g = torch.baddbmm(g, delta, w_list[i]) if has_shortcut else torch.bmm(delta, w_list[i])
-        slope = slopes[i - 1]
-        delta = g if slope is None else g * slope
-        deltas.append(delta)
-    deltas.reverse()
-
-    # dL/dW_i = delta_i^T u_i: all square layers in one batched product, then mean |.|.
-    grad_out = torch.bmm(deltas[-1].transpose(1, 2), us[-1])
-    mean_out = grad_out.abs().mean((1, 2)).unsqueeze(1)
-    if not n_square:
-        return mean_out, output_signal
-    d_square = torch.stack(deltas[:n_square]).flatten(0, 1)  # (L*S, batch, width)
-    u_square = torch.stack(us[:n_square]).flatten(0, 1)
-    grads = torch.bmm(d_square.transpose(1, 2), u_square)  # (L*S, width, width)
-    mean_square = grads.abs().mean((1, 2)).view(n_square, population)
-    return torch.cat([mean_square.T, mean_out], dim=1), output_signal
-
-
-def _autograd(
-    weights: Sequence[LayerWeights],
-    x: torch.Tensor,
-    activation: str,
-    shortcut: bool,
-    pre_layer_norm: bool,
-    alpha: float,
-) -> torch.Tensor:
-    forward = _FORWARD[activation]
-    width = x.shape[-1]
-    leaves = [w.detach().requires_grad_(True) for w, _ in weights]
-    with torch.enable_grad():
-        h = x
-        last = len(weights) - 1
-        for i, (w, (_, b)) in enumerate(zip(leaves, weights, strict=True)):
-            u = F.layer_norm(h, [width], eps=LAYER_NORM_EPS) if pre_layer_norm else h
-            z = torch.baddbmm(b.detach().unsqueeze(1), u, w.transpose(1, 2))
-            a = forward(z)
-            h = h + alpha * a if shortcut and i != last else a
-        # Networks are independent, so the gradient of the sum is each one's own gradient.
-        loss = h.pow(2).mean((1, 2)).sum()
-        *grads, output_signal = torch.autograd.grad(loss, [*leaves, z])  # z: the output unit's
-    return torch.stack([g.abs().mean((1, 2)) for g in grads], dim=1), output_signal
+# --- the measurement --------------------------------------------------------------------
 
 
 def population_gradient_means(
@@ -515,8 +333,8 @@ def population_gradient_means(
         >>> g.shape
         torch.Size([64, 50])
     """
-    depth = _check_positive_int(depth, "depth")
-    width = _check_positive_int(width, "width")
+    depth = check_positive_int(depth, "depth")
+    width = check_positive_int(width, "width")
     activation = _check_activation(activation)
     alpha = _check_options(width, shortcut, pre_layer_norm, residual_scale)
     if method not in ("manual", "autograd"):
@@ -528,12 +346,16 @@ def population_gradient_means(
         population = _check_weights(weights, depth, width)
     dtype, device = weights[0][0].dtype, weights[0][0].device
     x = _prepare_input(x, width, population, dtype, device)
-    _check_bool(return_dead, "return_dead")
+    check_bool(return_dead, "return_dead")
     if method == "autograd":
-        means, output_signal = _autograd(weights, x, activation, shortcut, pre_layer_norm, alpha)
+        means, output_signal = autograd_gradient_means(
+            weights, x, activation, shortcut, pre_layer_norm, alpha
+        )
     else:
         with torch.no_grad():
-            means, output_signal = _manual(weights, x, activation, shortcut, pre_layer_norm, alpha)
+            means, output_signal = manual_gradient_means(
+                weights, x, activation, shortcut, pre_layer_norm, alpha
+            )
     if not return_dead:
         return means
     output_dead = (output_signal == 0).flatten(1).all(1)
@@ -623,7 +445,7 @@ def first_layer_gradients_by_depth(depths: Sequence[int], **options) -> DepthSwe
         raise TypeError("first_layer_gradients_by_depth takes depths=..., not depth/weights")
     if isinstance(depths, (str, bytes)) or not isinstance(depths, Sequence):
         raise TypeError(f"depths must be a list or range of depths, got {depths!r}")
-    depths = [_check_positive_int(d, f"depths[{i}]") for i, d in enumerate(depths)]
+    depths = [check_positive_int(d, f"depths[{i}]") for i, d in enumerate(depths)]
     if not depths:
         raise ValueError("depths must not be empty")
     scale = options.pop("residual_scale", 1.0)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .activations import ActivationSpec
+from .architecture import deep_layer_sizes
 from .model import ExampleDeepNeuralNetwork, make_model_pair
 from .validation import check_finite, check_integer, check_memory, check_real, check_seed
 
@@ -29,7 +30,6 @@ __all__ = [
     "TrainingRun",
     "make_spirals",
     "make_classifier_pair",
-    "classifier_layer_sizes",
     "train",
     "evaluate",
     "decision_grid",
@@ -122,17 +122,6 @@ def make_spirals(
 # --- Models ------------------------------------------------------------------------------
 
 
-def classifier_layer_sizes(depth: int, width: int) -> list[int]:
-    """``[2, width, ..., width, 1]`` with ``depth`` weight layers: 2-D points in, one logit out.
-
-    The first layer (``2 -> width``) and the last (``width -> 1``) change shape,
-    so a shortcut network has shortcuts on the ``depth - 2`` layers in between.
-    """
-    depth = _check_int("depth", depth, minimum=2)
-    width = _check_int("width", width, minimum=1)
-    return [2] + [width] * (depth - 1) + [1]
-
-
 def make_classifier_pair(
     depth: int,
     width: int = 16,
@@ -142,7 +131,8 @@ def make_classifier_pair(
     r"""``(plain, shortcut)`` binary classifiers that start from the same weights.
 
     Both are :class:`~shortcut_lib.model.ExampleDeepNeuralNetwork` with
-    ``layer_sizes = classifier_layer_sizes(depth, width)``, built by
+    ``layer_sizes = deep_layer_sizes(depth, width, in_features=2)``
+    (``[2, width, ..., width, 1]``), built by
     :func:`~shortcut_lib.model.make_model_pair`, except for one change: the last
     layer's activation is replaced by ``nn.Identity()``, so the output is a
     *logit* :math:`z` and :math:`P(y=1\mid x) = \sigma(z)`.
@@ -163,7 +153,11 @@ def make_classifier_pair(
         - Input: :math:`(N, 2)`
         - Output: :math:`(N, 1)`, logits.
     """
-    plain, shortcut = make_model_pair(classifier_layer_sizes(depth, width), seed, activation)
+    # The first layer (2 -> width) and the last (width -> 1) change shape, so a shortcut
+    # network has shortcuts on the depth - 2 layers in between: depth 1 would have none.
+    depth = _check_int("depth", depth, minimum=2)
+    sizes = deep_layer_sizes(depth, width, in_features=2)
+    plain, shortcut = make_model_pair(sizes, seed, activation)
     for model in (plain, shortcut):
         model.layers[-1][1] = nn.Identity()
     return plain, shortcut

@@ -15,6 +15,7 @@ __all__ = [
     "check_layer_sizes",
     "check_input",
     "check_target",
+    "is_integer",
     "check_integer",
     "check_positive_int",
     "check_seed",
@@ -35,6 +36,12 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
+def is_integer(value: object) -> bool:
+    """Is ``value`` a Python or numpy integer? ``True``, ``3.0`` and ``"3"`` are not (they are
+    almost always a slip): the one test every integer argument goes through."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_integer(
     value: object, name: str, minimum: int | None = None, maximum: int | None = None
 ) -> int:
@@ -43,7 +50,7 @@ def check_integer(
     Python and numpy integers are accepted; ``True``, ``3.0`` and ``"3"`` are not
     (they are almost always a slip).
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise TypeError(f"{name} must be an integer, got {value!r} ({_kind(value)})")
     value = int(value)
     if minimum is not None and value < minimum:
@@ -57,18 +64,21 @@ def check_integer(
     return value
 
 
-def check_positive_int(value: object, name: str) -> int:
-    """Return ``value`` as a positive ``int`` (numpy integers too), or raise a clear error."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {value!r} ({_kind(value)})")
+def check_positive_int(value: object, name: str, where: str = "") -> int:
+    """Return ``value`` as a positive ``int`` (numpy integers too), or raise a clear error.
+
+    ``where`` is appended to the message, e.g. ``" in [3, 0, 1]"`` for one entry of a list.
+    """
+    if not is_integer(value):
+        raise TypeError(f"{name} must be a positive integer, got {value!r} ({_kind(value)}){where}")
     if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise ValueError(f"{name} must be a positive integer, got {value!r}{where}")
     return int(value)
 
 
 def check_seed(value: object, name: str = "seed") -> int:
     """A random seed: an integer from 0 to 2**64 - 1 (what ``torch.manual_seed`` accepts)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise TypeError(f"{name} must be an integer, got {value!r} ({_kind(value)})")
     low, high = SEED_RANGE
     if not low <= value <= high:
@@ -77,11 +87,16 @@ def check_seed(value: object, name: str = "seed") -> int:
 
 
 def check_real(
-    value: object, name: str, minimum: float | None = None, positive: bool = False
+    value: object,
+    name: str,
+    minimum: float | None = None,
+    positive: bool = False,
+    maximum: float | None = None,
 ) -> float:
     """Return ``value`` as a finite ``float`` (numpy floats too), or raise a clear error.
 
-    ``minimum``: the smallest allowed value; ``positive``: the value must be > 0.
+    ``minimum``, ``maximum``: the smallest and largest allowed values (with both, the
+    message says "between"); ``positive``: the value must be > 0.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} ({_kind(value)})")
@@ -90,8 +105,12 @@ def check_real(
         raise ValueError(f"{name} must be finite, got {value!r}")
     if positive and value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if minimum is not None and maximum is not None and not minimum <= value <= maximum:
+        raise ValueError(f"{name} must be between {minimum} and {maximum}, got {value!r}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be a finite number >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be a finite number <= {maximum}, got {value!r}")
     return value
 
 
@@ -191,20 +210,10 @@ def check_layer_sizes(layer_sizes: Sequence[int]) -> list[int]:
         raise ValueError(
             f"layer_sizes needs at least two sizes (input and output), got {list(layer_sizes)!r}"
         )
-    sizes = []
-    for i, size in enumerate(layer_sizes):
-        if isinstance(size, bool) or not isinstance(size, numbers.Integral):
-            raise TypeError(
-                f"layer_sizes[{i}] must be a positive integer, got {size!r} "
-                f"({type(size).__name__}) in {list(layer_sizes)!r}"
-            )
-        if size <= 0:
-            raise ValueError(
-                f"layer_sizes[{i}] must be a positive integer, got {size!r} "
-                f"in {list(layer_sizes)!r}"
-            )
-        sizes.append(int(size))
-    return sizes
+    where = f" in {list(layer_sizes)!r}"
+    return [
+        check_positive_int(size, f"layer_sizes[{i}]", where) for i, size in enumerate(layer_sizes)
+    ]
 
 
 def check_input(x: torch.Tensor, in_features: int, dtype: torch.dtype | None = None) -> None:

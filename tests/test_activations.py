@@ -36,6 +36,19 @@ def test_gelu_hand_computed_values():
         assert GELU()(torch.tensor(x, dtype=torch.float64)).item() == pytest.approx(expected)
 
 
+def test_the_tanh_cdf_is_the_gelu_over_x_and_its_constants_are_the_published_ones():
+    from shortcut_lib.activations import SQRT_2_OVER_PI, tanh_normal_cdf
+
+    x = X.double()[X != 0]
+    assert SQRT_2_OVER_PI == math.sqrt(2 / math.pi)
+    # torch's tanh GELU divided by x: an independent reference for the formula's one home
+    assert torch.allclose(tanh_normal_cdf(x), F.gelu(x, approximate="tanh") / x, atol=1e-12)
+    # many constants at once broadcast like one: row i is the constant c[i]
+    c = torch.tensor([0.004715, 0.044715], dtype=torch.float64)
+    rows = tanh_normal_cdf(x, c[:, None])
+    assert torch.equal(rows[1], tanh_normal_cdf(x)) and not torch.equal(rows[0], rows[1])
+
+
 def test_seed_typo_constant_is_far_off_the_exact_gelu():
     x = X.double()
     typo = (GELU(0.004715)(x) - F.gelu(x)).abs().max().item()

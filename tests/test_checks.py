@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from shortcut_lib import GELU, ExampleDeepNeuralNetwork, checks
+from shortcut_lib.activations import tanh_normal_cdf
 
 
 def _failure(check, *args, **kwargs) -> str:
@@ -196,7 +197,8 @@ def test_a_nan_weight_is_not_blamed_on_seeding():
 
 @pytest.fixture
 def short_time_limit(monkeypatch):
-    monkeypatch.setattr(checks, "TIME_LIMIT_S", 0.5)
+    # the limit lives with the machinery that enforces it
+    monkeypatch.setattr(checks._student_code, "TIME_LIMIT_S", 0.5)
 
 
 def _forever(x):
@@ -308,6 +310,8 @@ class _HonestGELU(nn.Module):
         (_SubclassesLibraryGELU, "is shortcut_lib's GELU (or a subclass of it)"),
         (GELU, "is shortcut_lib's GELU (or a subclass of it)"),
         (GELU(), "is shortcut_lib's GELU (or a subclass of it)"),
+        # the formula GELU uses, called directly, is the library's GELU too
+        (lambda x: x * tanh_normal_cdf(x), "your GELU calls shortcut_lib's GELU"),
     ],
 )
 def test_the_librarys_gelu_does_not_pass_when_students_must_write_it(gelu, found):

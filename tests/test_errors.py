@@ -34,6 +34,7 @@ from shortcut_lib.comparison import deep_layer_sizes
 from shortcut_lib.plots import new_figure, plot_activations, plot_gradient_comparison
 from shortcut_lib.validation import (
     check_integer,
+    check_layer_sizes,
     check_memory,
     check_positive_int,
     check_real,
@@ -375,6 +376,16 @@ def test_shared_checks_accept_numpy_and_reject_bool_and_float():
         check_positive_int(3.0, "n")
     with pytest.raises(ValueError, match=r"r must be finite, got inf"):
         check_real(np.float64("inf"), "r")
+    # one range rule for reals, as check_integer's for integers (the explorers' starting values)
+    assert check_real(0.1, "c", minimum=0.0, maximum=0.1) == 0.1
+    with pytest.raises(ValueError, match=r"c must be between 0.0 and 0.1, got 0.2"):
+        check_real(0.2, "c", minimum=0.0, maximum=0.1)
+    with pytest.raises(ValueError, match=r"c must be a finite number <= 1, got 1.5"):
+        check_real(1.5, "c", maximum=1)
+    # entries of layer_sizes go through the same positive-integer check, and say where they are
+    in_list = r"layer_sizes\[1\] must be a positive integer, got 0 in \[3, 0\]"
+    with pytest.raises(ValueError, match=in_list):
+        check_layer_sizes([3, 0])
 
 
 # Plotting and explorers at the edges.

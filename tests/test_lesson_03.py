@@ -422,6 +422,32 @@ def test_compare_gradients_equals_the_model_pair_bit_for_bit():
         assert compare_gradients(sizes, seed, activation) == expected
 
 
+def test_the_model_compare_gradients_measures_says_what_it_computes(monkeypatch):
+    # compare_gradients runs one network twice: during each measurement, the model's
+    # use_shortcut, shortcut_mask and repr must describe the network it actually is
+    # (its output equals that of make_model_pair's plain or shortcut twin).
+    import shortcut_lib.comparison as comparison
+
+    plain_twin, shortcut_twin = make_model_pair(SIZES, seed=123)
+    seen = []
+
+    def inspecting(model, x, target=None):
+        with torch.no_grad():
+            output = model(x)
+        twin = plain_twin if torch.equal(output, plain_twin(x)) else shortcut_twin
+        assert torch.equal(output, twin(x))
+        seen.append((model.use_shortcut, list(model.shortcut_mask), repr(model), twin))
+        return layer_gradient_means(model, x, target)
+
+    monkeypatch.setattr(comparison, "layer_gradient_means", inspecting)
+    comparison.compare_gradients(SIZES, 123)
+    assert [(u, m, twin) for u, m, _, twin in seen] == [
+        (False, [False] * 5, plain_twin),
+        (True, shortcut_twin.shortcut_mask, shortcut_twin),
+    ]
+    assert [r for *_, r, _ in seen] == [repr(plain_twin), repr(shortcut_twin)]
+
+
 def decode(png):
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
 

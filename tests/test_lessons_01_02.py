@@ -29,7 +29,7 @@ from shortcut_lib.approximation import (
 from shortcut_lib.architecture import (
     architecture_summary,
     count_parameters,
-    deep_mlp_sizes,
+    deep_layer_sizes,
     linearity_gap,
     parameter_count,
     shortcut_mask,
@@ -176,10 +176,10 @@ def test_value_and_derivative_rejects_non_elementwise_functions():
 # --- architecture: the deep MLP's shape ------------------------------------------
 
 
-def test_deep_mlp_sizes_reproduce_the_book():
-    assert deep_mlp_sizes(5, 3) == BOOK_SIZES
-    assert deep_mlp_sizes(3, 8, in_features=2, out_features=4) == [2, 8, 8, 4]
-    assert deep_mlp_sizes(1, 5) == [5, 1]
+def test_deep_layer_sizes_reproduce_the_book():
+    assert deep_layer_sizes(5, 3) == BOOK_SIZES
+    assert deep_layer_sizes(3, 8, in_features=2, out_features=4) == [2, 8, 8, 4]
+    assert deep_layer_sizes(1, 5) == [5, 1]
 
 
 @pytest.mark.parametrize(
@@ -191,9 +191,9 @@ def test_deep_mlp_sizes_reproduce_the_book():
         ({"depth": 2, "width": 3, "in_features": -1}, ValueError, "in_features"),
     ],
 )
-def test_deep_mlp_sizes_rejects_bad_values(kwargs, error, match):
+def test_deep_layer_sizes_rejects_bad_values(kwargs, error, match):
     with pytest.raises(error, match=match):
-        deep_mlp_sizes(**kwargs)
+        deep_layer_sizes(**kwargs)
 
 
 def test_shortcut_mask_agrees_with_the_model():
@@ -589,7 +589,7 @@ def test_check_01_gelu_test_rejects_weak_tests_that_miss_a_near_miss():
 
 
 def test_check_01_gelu_test_wrong_modules_are_what_their_names_say():
-    from shortcut_lib.exercises import _wrong_gelus
+    from shortcut_lib.exercises.lesson01 import _wrong_gelus
 
     x = torch.linspace(-10.0, 10.0, 4001, dtype=torch.float64)
     tanh = F.gelu(x, approximate="tanh")
@@ -656,7 +656,7 @@ def test_check_02_collapsed_rejects_a_network_with_an_activation():
 
 
 def test_check_02_wider_net(capsys):
-    sizes = deep_mlp_sizes(7, 8, in_features=2, out_features=1)
+    sizes = deep_layer_sizes(7, 8, in_features=2, out_features=1)
     by_hand = (2 * 8 + 8) + 5 * (8 * 8 + 8) + (8 + 1)
     shortcuts = sum(ExampleDeepNeuralNetwork(sizes, use_shortcut=True).shortcut_mask)
     assert (by_hand, shortcuts) == (393, 5)

@@ -133,3 +133,25 @@ def test_float64_model_and_input():
     plain, _ = make_model_pair([3, 3, 1])
     plain = plain.double()
     assert plain(X.double()).dtype == torch.float64
+
+
+def test_shortcuts_disabled_sets_and_restores_both_attributes_even_after_an_error():
+    from shortcut_lib.model import shortcuts_disabled
+
+    torch.manual_seed(0)
+    model = ExampleDeepNeuralNetwork([3, 3, 3, 1], use_shortcut=True)
+    torch.manual_seed(0)
+    plain = ExampleDeepNeuralNetwork([3, 3, 3, 1], use_shortcut=False)
+    x = torch.randn(4, 3)
+    mask = model.shortcut_mask
+    with pytest.raises(RuntimeError, match="inside"), shortcuts_disabled(model) as inside:
+        assert inside is model
+        assert (model.use_shortcut, model.shortcut_mask) == (False, [False, False, False])
+        assert repr(model) == repr(plain)
+        torch.testing.assert_close(model(x), plain(x), rtol=0, atol=0)
+        raise RuntimeError("inside")
+    assert model.use_shortcut is True
+    assert model.shortcut_mask is mask and mask == [True, True, False]
+    with pytest.raises(TypeError, match="ExampleDeepNeuralNetwork"):
+        with shortcuts_disabled(nn.Linear(3, 3)):
+            pass

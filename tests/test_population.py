@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from shortcut_lib import ACTIVATIONS, ExampleDeepNeuralNetwork, layer_gradient_means
+from shortcut_lib.architecture import deep_layer_sizes
 from shortcut_lib.population import (
     dead_network_causes,
     dead_networks,
@@ -21,7 +22,6 @@ from shortcut_lib.population import (
     init_population_weights,
     population_gradient_means,
     population_input,
-    population_layer_sizes,
     stack_model_weights,
 )
 
@@ -32,7 +32,7 @@ def models_and_reference(depth, width, activation, shortcut, n_models=6, x=None)
     models = []
     for seed in range(n_models):
         torch.manual_seed(1000 + seed)
-        sizes = population_layer_sizes(depth, width)
+        sizes = deep_layer_sizes(depth, width)
         models.append(ExampleDeepNeuralNetwork(sizes, use_shortcut=shortcut, activation=activation))
     x = population_input(width) if x is None else x
     reference = torch.tensor([list(layer_gradient_means(m, x).values()) for m in models])
@@ -100,7 +100,15 @@ def test_manual_and_autograd_agree_deep_with_every_option():
 def test_default_input_is_the_books_at_width_3():
     torch.testing.assert_close(population_input(3), BOOK_X)
     assert population_input(5).tolist() == [[1.0, 0.5, 0.0, -0.5, -1.0]]
-    assert population_layer_sizes(5, 3) == [3, 3, 3, 3, 3, 1]
+    assert deep_layer_sizes(5, 3) == [3, 3, 3, 3, 3, 1]
+
+
+def test_the_engine_knows_every_registered_activation():
+    # The hand-written engine has its own forward and derivative per name: a name added to
+    # ACTIVATIONS without them would be refused by population_gradient_means.
+    from shortcut_lib.population_backward import DERIVATIVE, FORWARD
+
+    assert set(FORWARD) == set(DERIVATIVE) == set(ACTIVATIONS)
 
 
 # --- pre-LayerNorm and the residual scale against a hand-written module -----------------
@@ -111,7 +119,7 @@ class ReferenceBlockNet(nn.Module):
 
     def __init__(self, depth, width, activation, shortcut, pre_ln, alpha):
         super().__init__()
-        sizes = population_layer_sizes(depth, width)
+        sizes = deep_layer_sizes(depth, width)
         self.linears = nn.ModuleList(
             nn.Linear(a, b) for a, b in zip(sizes, sizes[1:], strict=False)
         )

@@ -9,6 +9,7 @@ stay small and examples few, so the whole file runs in seconds.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -34,9 +35,8 @@ from shortcut_lib import (
     population_gradient_means,
     vanishing_ratio,
 )
-from shortcut_lib.architecture import deep_mlp_sizes, linearity_gap
-from shortcut_lib.comparison import deep_layer_sizes
-from shortcut_lib.training import classifier_layer_sizes, train
+from shortcut_lib.architecture import deep_layer_sizes, linearity_gap
+from shortcut_lib.training import train
 
 # The same examples on every run: a regression suite must not turn red by chance
 # (explore with HYPOTHESIS_PROFILE=explore for fresh random examples).
@@ -130,7 +130,8 @@ def returns_or_names(call, *names: str):
 @FAST
 @given(depth=integer_like, width=integer_like)
 def test_layer_size_helpers(depth, width):
-    for helper in (deep_layer_sizes, deep_mlp_sizes, classifier_layer_sizes):
+    classifier_sizes = functools.partial(deep_layer_sizes, in_features=2)
+    for helper in (deep_layer_sizes, classifier_sizes):
         sizes = returns_or_names(lambda h=helper: h(depth, width), "depth", "width")
         if sizes is not None:
             assert is_integer(depth) and is_integer(width)  # 2.5 or True is never rounded

@@ -13,7 +13,6 @@ from shortcut_lib.plots import COLORS, plot_decision_boundaries, plot_loss_curve
 from shortcut_lib.training import (
     ADAM_EPS,
     TrainingHistory,
-    classifier_layer_sizes,
     decision_grid,
     evaluate,
     input_signal,
@@ -107,12 +106,12 @@ def test_spirals_bad_input(kwargs, error, message):
 
 
 def test_classifier_layer_sizes():
-    assert classifier_layer_sizes(4, 16) == [2, 16, 16, 16, 1]
-    assert classifier_layer_sizes(2, 3) == [2, 3, 1]
+    assert make_classifier_pair(4, 16)[0].layer_sizes == [2, 16, 16, 16, 1]
+    assert make_classifier_pair(2, 3)[1].layer_sizes == [2, 3, 1]
     with pytest.raises(ValueError, match="depth must be at least 2"):
-        classifier_layer_sizes(1, 3)
-    with pytest.raises(TypeError, match="width must be an integer"):
-        classifier_layer_sizes(4, 2.5)
+        make_classifier_pair(1, 3)
+    with pytest.raises(TypeError, match="width must be a positive integer, got 2.5"):
+        make_classifier_pair(4, 2.5)
 
 
 def test_classifier_pair_shares_weights_and_ends_in_a_linear_readout():
