@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -64,7 +65,9 @@ class Explorer(widgets.VBox):
     Attributes:
         figure: the latest figure; ``png``: it rendered to PNG bytes (what is
         displayed); ``data``: the latest numbers; ``renders``: how many times it
-        has drawn; ``last_render_seconds``: wall time of the latest redraw.
+        has drawn; ``last_render_seconds``: wall time of the latest redraw, and
+        ``recent_render_seconds`` those of the latest 64 (what ``make bench-browser``
+        reads from the kernel, beside the latency it measures in the browser).
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class Explorer(widgets.VBox):
         self.data: Any = None
         self.renders = 0
         self.last_render_seconds = 0.0
+        self.recent_render_seconds: deque[float] = deque(maxlen=64)
         header = [widgets.HTML(f"<b>{title}</b>")] if title else []
         box = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__([*header, box, self.output])
@@ -104,6 +108,7 @@ class Explorer(widgets.VBox):
         self.png = self.render(self.figure)
         self.renders += 1
         self.last_render_seconds = time.perf_counter() - start
+        self.recent_render_seconds.append(self.last_render_seconds)
         # Outside a kernel (tests, benchmarks) there is nothing to display to:
         # display() would print the repr to stdout instead.
         if get_ipython() is not None:
