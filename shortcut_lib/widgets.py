@@ -35,7 +35,7 @@ from .plotting import (
     plot_network_diagram,
 )
 from .population import gradient_quantiles, population_gradient_means
-from .validation import check_integer, check_real
+from .validation import check_integer, check_real, check_seed
 
 __all__ = [
     "Explorer",
@@ -120,11 +120,6 @@ class Explorer(widgets.VBox):
         self.redraw()
 
 
-def _check_int_in_range(name: str, value: object, low: int, high: int) -> None:
-    """An explorer's starting value: an integer within its slider's range, or a clear error."""
-    check_integer(value, name, minimum=low, maximum=high)
-
-
 def _check_choice(kind: str, value: object, options) -> None:
     """An explorer's starting dropdown value: one of ``options``, or a clear error."""
     if value not in options:
@@ -141,6 +136,7 @@ _GELU_EXPLORER_POINTS = 801  # points along x for the curves and the error
 
 
 def _check_in_range(name: str, value: float, ranges: dict[str, tuple]) -> None:
+    """A float slider's starting value: a real number within its range, or a clear error."""
     low, high = ranges[name][:2]
     value = check_real(value, name)
     if not low <= value <= high:
@@ -271,7 +267,7 @@ def architecture_explorer(
     }
     for name, value in values.items():
         low, high = ARCHITECTURE_EXPLORER_RANGES[name]
-        _check_int_in_range(name, value, low, high)
+        check_integer(value, name, minimum=low, maximum=high)
     descriptions = {"depth": "layers", "width": "width", "in_features": "inputs"}
     descriptions["out_features"] = "outputs"
     controls = {
@@ -327,7 +323,7 @@ def gradient_explorer(
     """
     for name, value in (("depth", depth), ("width", width), ("seed", seed)):
         low, high = GRADIENT_EXPLORER_RANGES[name]
-        _check_int_in_range(name, value, low, high)
+        check_integer(value, name, minimum=low, maximum=high)
     _check_choice("activation", activation, ACTIVATIONS)
 
     def slider(name: str, value: int, description: str) -> widgets.IntSlider:
@@ -423,11 +419,10 @@ def depth_explorer(
     """
     for name, value in (("depth", depth), ("width", width), ("seeds", seeds)):
         low, high, _ = DEPTH_EXPLORER_RANGES[name]
-        _check_int_in_range(name, value, low, high)
+        check_integer(value, name, minimum=low, maximum=high)
     _check_choice("activation", activation, ACTIVATIONS)
     _check_choice("normalisation", normalisation, NORMALISATIONS)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
+    check_seed(seed)
 
     def slider(name: str, value: int, description: str) -> widgets.IntSlider:
         low, high, step = DEPTH_EXPLORER_RANGES[name]
