@@ -24,7 +24,7 @@ from collections.abc import Callable
 import torch
 
 from shortcut_lib import ExampleDeepNeuralNetwork, layer_gradient_means, make_model_pair
-from shortcut_lib.plotting import figure_to_png, plot_gradient_bands, plot_gradient_comparison
+from shortcut_lib.plots import figure_to_png, plot_gradient_bands, plot_gradient_comparison
 from shortcut_lib.population import (
     dead_networks,
     gradient_quantiles,

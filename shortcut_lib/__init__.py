@@ -9,8 +9,10 @@ chapter 4 of *Build a Large Language Model (From Scratch)*. One module per idea:
 - ``gradients``, ``comparison``: per-layer gradients, plain vs shortcut (lesson 03)
 - ``population``: the same for many networks at once, batched (lesson 04)
 - ``training``: what vanishing gradients do to training (lesson 05)
-- ``plotting``, ``widgets``: the lessons' figures and explorers
-- ``checks``: friendly feedback for students' assignments
+- ``plots``, ``widgets``: the lessons' figures and explorers
+- ``exercises``: the lessons' self-checks; ``checks``: feedback for the assignments
+
+Everything a lesson uses is importable from here: ``from shortcut_lib import GELU``.
 """
 
 from .activations import ACTIVATIONS, GELU, GELU_CUBIC_COEFFICIENT, make_activation
@@ -19,56 +21,134 @@ from .approximation import (
     max_approximation_error,
     max_error_vs_coefficient,
     minimax_cubic_coefficient,
+    value_and_derivative,
+    x_grid,
 )
-from .architecture import architecture_summary, count_parameters, linearity_gap, shortcut_mask
+from .architecture import (
+    architecture_summary,
+    count_parameters,
+    linearity_gap,
+    parameter_count,
+    shortcut_mask,
+)
 from .comparison import (
     compare_gradients,
     deep_layer_sizes,
     default_input,
     format_gradient_table,
+    layer_jacobians,
     max_weight_difference,
+    residual_stream,
     vanishing_ratio,
 )
 from .gradients import layer_gradient_means, print_gradients
 from .model import ExampleDeepNeuralNetwork, make_model_pair
+from .plots import (
+    CLASS_COLORS,
+    COLORS,
+    OKABE_ITO,
+    figure_to_png,
+    new_figure,
+    plot_activations,
+    plot_coefficient_scan,
+    plot_decision_boundaries,
+    plot_depth_and_dead,
+    plot_depth_panels,
+    plot_gelu_error,
+    plot_gradient_bands,
+    plot_gradient_comparison,
+    plot_loss_curves,
+    plot_network_diagram,
+)
 from .population import (
+    dead_network_causes,
     first_layer_gradients_by_depth,
     gradient_quantiles,
+    init_population_weights,
     population_gradient_means,
+    population_input,
+    stack_model_weights,
 )
-from .training import decision_grid, evaluate, make_classifier_pair, make_spirals, train
+from .training import (
+    CHANCE_LOSS,
+    decision_grid,
+    evaluate,
+    input_signal,
+    make_classifier_pair,
+    make_spirals,
+    train,
+    train_depths,
+)
+from .widgets import architecture_explorer, depth_explorer, gelu_explorer, gradient_explorer
 
 __version__ = "0.1.0"
 
 __all__ = [
+    # lesson 01: GELU
     "ACTIVATIONS",
     "GELU",
     "GELU_CUBIC_COEFFICIENT",
-    "ExampleDeepNeuralNetwork",
     "approximation_error",
-    "architecture_summary",
-    "compare_gradients",
-    "count_parameters",
-    "decision_grid",
-    "deep_layer_sizes",
-    "default_input",
-    "evaluate",
-    "first_layer_gradients_by_depth",
-    "format_gradient_table",
-    "gradient_quantiles",
-    "layer_gradient_means",
-    "linearity_gap",
     "make_activation",
-    "make_classifier_pair",
-    "make_model_pair",
-    "make_spirals",
     "max_approximation_error",
     "max_error_vs_coefficient",
-    "max_weight_difference",
     "minimax_cubic_coefficient",
-    "population_gradient_means",
-    "print_gradients",
+    "value_and_derivative",
+    "x_grid",
+    "plot_activations",
+    "plot_coefficient_scan",
+    "plot_gelu_error",
+    "gelu_explorer",
+    # lesson 02: the deep MLP
+    "ExampleDeepNeuralNetwork",
+    "architecture_summary",
+    "count_parameters",
+    "linearity_gap",
+    "make_model_pair",
+    "parameter_count",
     "shortcut_mask",
-    "train",
+    "plot_network_diagram",
+    "architecture_explorer",
+    # lesson 03: gradients, plain vs shortcut
+    "compare_gradients",
+    "deep_layer_sizes",
+    "default_input",
+    "format_gradient_table",
+    "layer_gradient_means",
+    "layer_jacobians",
+    "max_weight_difference",
+    "print_gradients",
+    "residual_stream",
     "vanishing_ratio",
+    "plot_gradient_comparison",
+    "gradient_explorer",
+    # lesson 04: depth and seeds
+    "dead_network_causes",
+    "first_layer_gradients_by_depth",
+    "gradient_quantiles",
+    "init_population_weights",
+    "population_gradient_means",
+    "population_input",
+    "stack_model_weights",
+    "plot_depth_and_dead",
+    "plot_depth_panels",
+    "plot_gradient_bands",
+    "depth_explorer",
+    # lesson 05: training
+    "CHANCE_LOSS",
+    "decision_grid",
+    "evaluate",
+    "input_signal",
+    "make_classifier_pair",
+    "make_spirals",
+    "train",
+    "train_depths",
+    "plot_decision_boundaries",
+    "plot_loss_curves",
+    # figures shared by every lesson
+    "CLASS_COLORS",
+    "COLORS",
+    "OKABE_ITO",
+    "figure_to_png",
+    "new_figure",
 ]

@@ -25,7 +25,7 @@ from .activations import ACTIVATIONS, GELU, GELU_CUBIC_COEFFICIENT
 from .approximation import max_error_vs_coefficient, x_grid
 from .architecture import ArchitectureSummary, architecture_summary, deep_mlp_sizes
 from .comparison import compare_gradients, deep_layer_sizes
-from .plotting import (
+from .plots import (
     BandPlot,
     CachedAxesRenderer,
     figure_to_png,
@@ -58,8 +58,8 @@ class Explorer(widgets.VBox):
             the figure shows (kept on the explorer for tests and for learners).
         title: optional heading shown above the controls.
         render: ``render(figure) -> PNG bytes``; default
-            :func:`~shortcut_lib.plotting.figure_to_png`. An explorer whose axes
-            mostly hold still passes a :class:`~shortcut_lib.plotting.CachedAxesRenderer`,
+            :func:`~shortcut_lib.plots.figure_to_png`. An explorer whose axes
+            mostly hold still passes a :class:`~shortcut_lib.plots.CachedAxesRenderer`,
             which redraws only the data.
 
     Attributes:
@@ -394,7 +394,7 @@ def depth_explorer(
     :func:`~shortcut_lib.population.population_gradient_means` (float64, so
     tiny gradients do not underflow to 0) and redraws the median and the
     inter-quartile band of every layer's mean |gradient| in the same figure
-    (:class:`~shortcut_lib.plotting.BandPlot`). Layer sizes ``[width] * depth + [1]``,
+    (:class:`~shortcut_lib.plots.BandPlot`). Layer sizes ``[width] * depth + [1]``,
     input ``linspace(1, -1, width)`` (the book's ``[[1., 0., -1.]]`` at width 3).
 
     Args:

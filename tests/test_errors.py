@@ -31,7 +31,7 @@ from shortcut_lib import (
     vanishing_ratio,
 )
 from shortcut_lib.comparison import deep_layer_sizes
-from shortcut_lib.plotting import new_figure, plot_activations, plot_gradient_comparison
+from shortcut_lib.plots import new_figure, plot_activations, plot_gradient_comparison
 from shortcut_lib.validation import (
     check_integer,
     check_memory,

@@ -29,7 +29,7 @@ from shortcut_lib.comparison import (
     max_weight_difference,
     vanishing_ratio,
 )
-from shortcut_lib.plotting import COLORS, figure_to_png, plot_gradient_comparison
+from shortcut_lib.plots import COLORS, figure_to_png, plot_gradient_comparison
 from shortcut_lib.widgets import gradient_explorer
 
 RTOL = 1e-5

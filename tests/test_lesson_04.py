@@ -15,17 +15,16 @@ from shortcut_lib.exercises import (
     check_04_post_ln_block,
     decay_per_layer,
 )
-from shortcut_lib.plotting import (
+from shortcut_lib.plots import (
     COLORS,
     BandPlot,
-    band_limits,
     figure_to_png,
-    log_decade_axis,
     new_figure,
     plot_depth_and_dead,
     plot_depth_panels,
     plot_gradient_bands,
 )
+from shortcut_lib.plots.style import log_decade_axis, log_limits
 from shortcut_lib.population import (
     dead_network_causes,
     gradient_quantiles,
@@ -79,9 +78,9 @@ def test_log_axis_labels_at_most_eight_aligned_decades():
     assert ax.yaxis.get_major_formatter()(1e-20, 0) == "10⁻²⁰"
 
 
-def test_band_limits_cover_positive_values_in_whole_decades():
-    assert band_limits({"a": np.array([[0.0, 3e-5], [2e-3, 5.0]])}) == (1e-5, 10.0)
-    assert band_limits({"a": np.zeros((3, 2))}) == (1e-8, 1.0)
+def test_log_limits_cover_positive_values_in_whole_decades():
+    assert log_limits(np.array([[0.0, 3e-5], [2e-3, 5.0]])) == (1e-5, 10.0)
+    assert log_limits(np.zeros((3, 2))) == (1e-8, 1.0)
 
 
 def test_depth_figures_have_their_panels_and_labels():

@@ -40,7 +40,7 @@ from shortcut_lib.exercises import (
     check_02_collapsed,
     check_02_wider_net,
 )
-from shortcut_lib.plotting import (
+from shortcut_lib.plots import (
     COLORS,
     plot_activations,
     plot_coefficient_scan,

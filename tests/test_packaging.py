@@ -67,3 +67,20 @@ def test_every_dependency_is_pinned_exactly_in_constraints():
 def test_torch_is_pinned_to_the_tested_cpu_build():
     # An unpinned torch resolves to a 5 GB CUDA build.
     assert constraint_pins()["torch"] == "2.13.0"
+
+
+def test_every_subpackage_of_shortcut_lib_is_in_the_distribution():
+    # A wheel without shortcut_lib/plots/ installs cleanly and then fails at import.
+    from setuptools.discovery import PackageFinder
+
+    setuptools_config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "shortcut_lib").rglob("__init__.py")
+    }
+    if "packages" in setuptools_config and isinstance(setuptools_config["packages"], list):
+        shipped = set(setuptools_config["packages"])
+    else:
+        find = setuptools_config["packages"]["find"]
+        shipped = set(PackageFinder.find(str(ROOT), include=find["include"]))
+    assert on_disk <= shipped, f"not shipped: {sorted(on_disk - shipped)}"

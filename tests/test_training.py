@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from matplotlib.colors import to_hex
 from torch import nn
 
-from shortcut_lib.plotting import COLORS, plot_decision_boundaries, plot_loss_curves
+from shortcut_lib.plots import COLORS, plot_decision_boundaries, plot_loss_curves
 from shortcut_lib.training import (
     ADAM_EPS,
     TrainingHistory,

@@ -321,7 +321,7 @@ def test_the_redraw_check_can_fail(page, lab: LabServer):
     probe.cells = [
         nbformat.v4.new_code_cell(
             "import ipywidgets as widgets\n"
-            "from shortcut_lib.plotting import new_figure\n"
+            "from shortcut_lib.plots import new_figure\n"
             "from shortcut_lib.widgets import Explorer\n\n"
             "def draw(level):\n"
             "    fig, ax = new_figure()\n"

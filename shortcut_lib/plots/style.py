@@ -1,0 +1,198 @@
+"""The lessons' look: palette, matplotlib style, labels, log axes.
+
+One home for what every figure shares: the Okabe-Ito colours and what each means,
+the text sizes, new figures detached from pyplot, axis labels, the one power-of-ten
+tick label and the one rule for log-axis limits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
+
+#: Okabe & Ito (2008), distinguishable with every common colour-vision deficiency.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+}
+
+#: What each colour means across every lesson.
+COLORS = {
+    "plain": OKABE_ITO["vermillion"],
+    "shortcut": OKABE_ITO["blue"],
+    "gelu": OKABE_ITO["green"],
+    "gelu_exact": OKABE_ITO["black"],
+    "relu": OKABE_ITO["purple"],
+    "tanh": OKABE_ITO["sky_blue"],
+    "sigmoid": OKABE_ITO["orange"],
+    "identity": "#777777",
+    "typo": OKABE_ITO["orange"],
+    "normalised": OKABE_ITO["green"],
+}
+
+#: Text that reads from the back of a room: at 100 dpi 14 pt is 19 px, about the slides'
+#: body text (20 px on the 1280 x 800 canvas; 15 px once a projector scales the canvas to
+#: 1024 x 768). Before: 11 pt, 15 px on the canvas, 12 px projected. Titles stay at 14 pt:
+#: the longest lesson title just fits its 5-inch panel.
+_STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 14,
+    "axes.titlesize": 14,
+    "axes.labelsize": 14,
+    "xtick.labelsize": 14,
+    "ytick.labelsize": 14,
+    "legend.fontsize": 13,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.frameon": False,
+    "lines.linewidth": 2.0,
+}
+
+
+@contextmanager
+def figure_style() -> Iterator[None]:
+    """The lessons' matplotlib style, applied only inside the ``with`` block."""
+    with matplotlib.rc_context(_STYLE):
+        yield
+
+
+def new_figure(
+    nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (7.0, 4.0), **kwargs
+) -> tuple[Figure, Axes | list]:
+    """A constrained-layout figure in the lessons' style, detached from pyplot.
+
+    Returns ``(figure, axes)`` like ``plt.subplots``. The figure is closed in
+    pyplot straight away: Jupyter shows it only when a cell returns or displays
+    it, and explorers that redraw often do not pile figures up in memory.
+    """
+    open_before = set(plt.get_fignums())
+    try:
+        with figure_style():
+            fig, axes = plt.subplots(nrows, ncols, figsize=figsize, layout="constrained", **kwargs)
+    except Exception:  # bad arguments: leave no half-made figure open in pyplot
+        for number in set(plt.get_fignums()) - open_before:
+            plt.close(number)
+        raise
+    plt.close(fig)
+    return fig, axes
+
+
+def check_figure(figure: object) -> None:
+    """``figure=`` of a redraw: ``None`` or a figure from :func:`new_figure` or an earlier call."""
+    if figure is not None and (not isinstance(figure, Figure) or not figure.axes):
+        raise TypeError(
+            f"figure must be None or a Figure with axes (from new_figure or an earlier "
+            f"call), got {figure!r} ({type(figure).__name__})"
+        )
+
+
+
+
+#: Axis label of every gradient figure (lessons 03, 04 and 06).
+GRADIENT_AXIS_LABEL = "mean |∂loss/∂W|  (log scale)"
+
+#: Legend names of the two kinds of network, in every figure that compares them.
+KIND_LABELS = {"plain": "plain", "shortcut": "with shortcuts"}
+
+_SUPERSCRIPT_DIGITS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_of_ten_label(value: float, _position: object = None) -> str:
+    """Tick label ``10⁻⁴`` for a power of ten, ``""`` for anything else (a tick formatter).
+
+    Plain unicode: as readable as mathtext's ``$10^{-4}$`` and several times cheaper to
+    lay out, which matters when an explorer redraws on every slider step.
+    """
+    if not (value > 0 and math.isfinite(value)):
+        return ""
+    exponent = math.log10(value)
+    if abs(exponent - round(exponent)) > 1e-6:
+        return ""
+    return "10" + str(round(exponent)).translate(_SUPERSCRIPT_DIGITS)
+
+
+def log_limits(
+    values: object,
+    headroom: float = 0.0,
+    spare_below: bool = False,
+    current: tuple[float, float] | None = None,
+    whole_decades: bool = True,
+) -> tuple[float, float]:
+    """Log-axis limits around the positive, finite ``values`` (1e-8..1 if there are none).
+
+    The data (with a margin of 0.3 decades below, so the smallest bar stands clear of the
+    axis, and 0.1 above) fills the lower ``1 - headroom`` of the axis: the top is left for a
+    legend or a box of numbers. ``spare_below`` adds half the data's span (at least a
+    decade) underneath, so an explorer going deeper (smaller gradients) keeps its axes.
+    ``current`` limits are kept while the data fits in them and fills at least half as
+    many decades as new limits would: steady axes that still follow the data. Limits are
+    whole decades (ticks that stay put) unless ``whole_decades=False`` (a one-off figure,
+    as tight as the margins allow).
+
+        >>> log_limits([3e-5, 2e-3, 5.0])
+        (1e-05, 10.0)
+        >>> log_limits([0.0, float("nan")])
+        (1e-08, 1.0)
+    """
+    array = np.ravel(np.asarray(values, dtype=float))
+    positive = array[(array > 0) & np.isfinite(array)]
+    if positive.size == 0:
+        return 1e-8, 1.0
+    data_low = math.log10(positive.min()) - 0.3
+    data_high = math.log10(positive.max()) + 0.1
+    spare = max(1, round(0.5 * max(data_high - data_low, 1.0))) if spare_below else 0
+    low = (math.floor(data_low) if whole_decades else data_low) - spare
+    # data_high <= high - headroom * (high - low)
+    #   <=>  high >= (data_high - headroom * low) / (1 - headroom)
+    high = max((data_high - headroom * low) / (1.0 - headroom), low + 1)
+    if whole_decades:
+        high = max(math.ceil(high - 1e-9), low + 1)
+    if current is not None:
+        old_low, old_high = (math.log10(v) for v in current)
+        fits = old_low <= data_low and data_high <= old_high - headroom * (old_high - old_low)
+        if fits and old_high - old_low <= 2 * (high - low):
+            return current
+    return 10.0**low, 10.0**high
+
+
+def log_decade_axis(ax: Axes, low: float, high: float, max_ticks: int = 8) -> None:
+    """Log y axis from ``low`` to ``high`` with at most ``max_ticks`` labelled decades.
+
+    Spanning many decades (gradients from 10⁻⁶⁰ to 10¹⁵), every k-th decade is
+    labelled (k in 1, 2, 5, 10, 20, ...; the limits are widened to multiples of k)
+    and minor ticks are dropped so the labels stay legible.
+    """
+    low_exp, high_exp = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    high_exp = max(high_exp, low_exp + 1)
+    step = next(
+        k * 10**p
+        for p in range(4)
+        for k in (1, 2, 5)
+        if (high_exp - low_exp) / (k * 10**p) <= max_ticks - 1
+    )
+    low_exp, high_exp = step * math.floor(low_exp / step), step * math.ceil(high_exp / step)
+    ax.set_yscale("log")
+    ax.set_ylim(10.0**low_exp, 10.0**high_exp)
+    ax.yaxis.set_major_locator(FixedLocator([10.0**e for e in range(low_exp, high_exp + 1, step)]))
+    ax.yaxis.set_major_formatter(FuncFormatter(power_of_ten_label))
+    if step == 1 and high_exp - low_exp <= 4:
+        ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    else:
+        ax.yaxis.set_minor_locator(NullLocator())
