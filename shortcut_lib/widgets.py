@@ -17,8 +17,6 @@ from typing import Any
 
 import ipywidgets as widgets
 import torch
-from IPython import get_ipython
-from IPython.display import Image, clear_output, display
 from matplotlib.figure import Figure
 
 from .activations import ACTIVATIONS, GELU, GELU_CUBIC_COEFFICIENT
@@ -63,8 +61,8 @@ class Explorer(widgets.VBox):
             which redraws only the data.
 
     Attributes:
-        figure: the latest figure; ``png``: it rendered to PNG bytes (what is
-        displayed); ``data``: the latest numbers; ``renders``: how many times it
+        figure: the latest figure; ``png``: it rendered to PNG bytes (what the
+        ``plot`` Image widget shows); ``data``: the latest numbers; ``renders``: how many times it
         has drawn; ``last_render_seconds``: wall time of the latest redraw, and
         ``recent_render_seconds`` those of the latest 64 (what ``make bench-browser``
         reads from the kernel, beside the latency it measures in the browser).
@@ -80,7 +78,11 @@ class Explorer(widgets.VBox):
         self.controls = controls
         self.draw = draw
         self.render = render
-        self.output = widgets.Output()
+        # The picture is an Image widget whose bytes are replaced: the comm sends them as a
+        # binary buffer and the page swaps one <img>'s blob, where an Output widget would
+        # send a base64 display message after a clear_output and rebuild its output area
+        # (make bench-browser measures both).
+        self.plot = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.figure: Figure | None = None
         self.png: bytes = b""
         self.data: Any = None
@@ -89,7 +91,7 @@ class Explorer(widgets.VBox):
         self.recent_render_seconds: deque[float] = deque(maxlen=64)
         header = [widgets.HTML(f"<b>{title}</b>")] if title else []
         box = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__([*header, box, self.output])
+        super().__init__([*header, box, self.plot])
         for control in controls.values():
             # ipywidgets' default fixed label width cuts "activation" to "activat...".
             if hasattr(control, "style") and hasattr(control.style, "description_width"):
@@ -109,12 +111,7 @@ class Explorer(widgets.VBox):
         self.renders += 1
         self.last_render_seconds = time.perf_counter() - start
         self.recent_render_seconds.append(self.last_render_seconds)
-        # Outside a kernel (tests, benchmarks) there is nothing to display to:
-        # display() would print the repr to stdout instead.
-        if get_ipython() is not None:
-            with self.output:
-                clear_output(wait=True)  # keep the old plot until the new one is ready
-                display(Image(data=self.png, format="png"))
+        self.plot.value = self.png  # the old picture stays until the new one has arrived
 
     def _on_change(self, change: dict) -> None:
         self.redraw()
