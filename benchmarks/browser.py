@@ -4,9 +4,11 @@ What a learner feels: JupyterLab in headless Chromium (Debian's, driven by Playw
 handle of a slider (or a dropdown) focused, one key pressed, and the time until the explorer's
 ``<img>`` shows a new picture. Both ends are stamped in the page with ``performance.now()``:
 a capturing ``keydown`` listener, and a MutationObserver on the explorer that sees the image's
-``src`` change. Each control gets PRESSES presses (right/down then back left/up, so it ends
-where it started), one at a time: the next key waits until the kernel is idle and the picture
-has settled. Printed per control: p50/p95 of that latency, and beside it the redraw time in
+``src`` change. Each control gets PRESSES presses (right then back left, so it ends where it
+started), one at a time: the next waits until the kernel is idle and the picture has settled.
+A dropdown is stepped down then up from the page (selectedIndex + a change event, stamped the
+same way): ArrowDown on a focused <select> changed nothing in headless Chromium here.
+Printed per control: p50/p95 of that latency, and beside it the redraw time in
 the kernel itself (``Explorer.recent_render_seconds``: draw + PNG, read from the same kernel
 after the presses), so the gap (keyboard event -> comm -> kernel -> PNG over the websocket ->
 decode and layout) is visible.
@@ -66,6 +68,12 @@ INSTALL_PROBE_JS = """(box) => {
         const now = performance.now(), src = current();
         if (src && src !== last) { last = src; window.__bench.shown.push(now); }
     }).observe(box, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+}"""
+
+STEP_SELECT_JS = """(select, step) => {
+    window.__bench.down.push(performance.now());
+    select.selectedIndex += step;
+    select.dispatchEvent(new Event('change', {bubbles: true}));
 }"""
 
 # Run code in the notebook's kernel, out of band (no cell), and return what it printed.
@@ -156,7 +164,13 @@ def press_control(page, control, kind: str, presses: int) -> list[float]:
         key = forward if i < presses // 2 else back
         shown_before = page.evaluate("() => window.__bench.shown.length")
         down_before = page.evaluate("() => window.__bench.down.length")
-        target.press(key)
+        if kind == "slider":
+            target.press(key)
+        else:
+            # ArrowDown on a focused <select> changed nothing in headless Chromium here:
+            # step it from the page, stamped like a key press.
+            step = 1 if key == "ArrowDown" else -1
+            target.evaluate(STEP_SELECT_JS, step)
         deadline = time.monotonic() + PRESS_TIMEOUT_S
         while page.evaluate("() => window.__bench.shown.length") == shown_before:
             if time.monotonic() > deadline:
@@ -195,7 +209,12 @@ def measure(lab, chromium, presses: int) -> list[dict]:
                     new = renders - before.get(key, [0])[0]
                     if new > 0:
                         kernel_ms = [s * 1e3 for s in seconds[-new:]]
-                print(f"measured {lessons[e]}: {info['label']}", file=sys.stderr, flush=True)
+                print(
+                    f"{lessons[e]}: {info['label']}: browser p50 {percentile(latencies, 50):.0f} "
+                    f"ms, kernel p50 {percentile(kernel_ms or [float('nan')], 50):.0f} ms",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 rows.append(
                     {
                         "lesson": lessons[e],
