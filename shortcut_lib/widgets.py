@@ -32,6 +32,7 @@ from .plots import (
     plot_gradient_comparison,
     plot_network_diagram,
 )
+from .plots.render import axes_state
 from .population import gradient_quantiles, population_gradient_means
 from .validation import check_integer, check_real, check_seed
 
@@ -220,7 +221,24 @@ def gelu_explorer(
         }
         return figure, data
 
-    return Explorer(controls, draw, title="GELU explorer: why c = 0.044715?")
+    def moving_artists() -> list:
+        # What c moves: the tanh curve, the error along x with its maximum, the dot on the
+        # scan and the three legends naming c. The rest (axes, the exact curve, the scans)
+        # changes only with x_max, which is part of the cache key below.
+        left, middle, right = figure.axes
+        return [left.lines[1], *middle.lines, right.lines[-1]] + [
+            ax.get_legend() for ax in figure.axes
+        ]
+
+    def static_state() -> tuple:
+        return (controls["x_max"].value, axes_state(figure, moving_artists()))
+
+    return Explorer(
+        controls,
+        draw,
+        title="GELU explorer: why c = 0.044715?",
+        render=CachedAxesRenderer(moving_artists, state=static_state),
+    )
 
 
 # --- Lesson 02: the deep MLP ------------------------------------------------------
