@@ -5,7 +5,8 @@ handle of a slider (or a dropdown) focused, one key pressed, and the time until 
 ``<img>`` shows a new picture. Both ends are stamped in the page with ``performance.now()``:
 a capturing ``keydown`` listener, and a MutationObserver on the explorer that sees the image's
 ``src`` change. Each control gets PRESSES presses (right then back left, so it ends where it
-started), one at a time: the next waits until the kernel is idle and the picture has settled.
+started; turning round early at the end of its range), one at a time: the next waits until
+the kernel is idle and the picture has settled.
 A dropdown is stepped down then up from the page (selectedIndex + a change event, stamped the
 same way): ArrowDown on a focused <select> changed nothing in headless Chromium here.
 Printed per control: p50/p95 of that latency, and beside it the redraw time in
@@ -145,32 +146,38 @@ def wait_settled(page, timeout_s: float = PRESS_TIMEOUT_S) -> None:
     raise TimeoutError("the explorer did not settle")
 
 
+POSITION_JS = """(el) => el.tagName === 'SELECT'
+    ? [el.selectedIndex, 0, el.options.length - 1]
+    : ['aria-valuenow', 'aria-valuemin', 'aria-valuemax'].map((a) => Number(el.getAttribute(a)))"""
+
+
 def press_control(page, control, kind: str, presses: int) -> list[float]:
-    """Latency (ms) of each key press on one control, keydown -> new image."""
+    """Latency (ms) of each key press on one control, keydown -> new image.
+
+    Half the presses go one way and half back, so the control ends where it started; at the
+    end of its range it turns round early (a press there would change nothing).
+    """
     target = control.locator(".noUi-handle" if kind == "slider" else "select").first
     target.scroll_into_view_if_needed()
     target.focus()
-    forward, back = ("ArrowRight", "ArrowLeft") if kind == "slider" else ("ArrowDown", "ArrowUp")
-    if kind == "slider":
-        now, top = (float(target.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemax"))
-        if now >= top:  # at the end of its range: go left first
-            forward, back = back, forward
-    else:
-        select = control.locator("select").first
-        if select.evaluate("(s) => s.selectedIndex === s.options.length - 1"):
-            forward, back = back, forward
+    direction = 1
     latencies = []
     for i in range(presses):
-        key = forward if i < presses // 2 else back
+        if i == presses // 2:
+            direction = -direction
+        now, low, high = target.evaluate(POSITION_JS)
+        if (direction > 0 and now >= high) or (direction < 0 and now <= low):
+            direction = -direction
         shown_before = page.evaluate("() => window.__bench.shown.length")
         down_before = page.evaluate("() => window.__bench.down.length")
         if kind == "slider":
+            key = "ArrowRight" if direction > 0 else "ArrowLeft"
             target.press(key)
         else:
             # ArrowDown on a focused <select> changed nothing in headless Chromium here:
             # step it from the page, stamped like a key press.
-            step = 1 if key == "ArrowDown" else -1
-            target.evaluate(STEP_SELECT_JS, step)
+            key = f"step {direction:+d}"
+            target.evaluate(STEP_SELECT_JS, direction)
         deadline = time.monotonic() + PRESS_TIMEOUT_S
         while page.evaluate("() => window.__bench.shown.length") == shown_before:
             if time.monotonic() > deadline:
