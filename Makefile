@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: lab test notebooks slides slides-offline handouts assignments formgrade autograde bench test-torch-next constraints clean help
+.PHONY: lab test notebooks slides slides-offline handouts assignments formgrade autograde bench bench-browser test-torch-next constraints clean help
 
 help:
 	@echo "make lab            open the lessons in JupyterLab"
@@ -24,6 +24,8 @@ help:
 	@echo "make formgrade [ARGS=\"--no-browser --port 8899\"]  JupyterLab in notebooks/assignments: Nbgrader -> Formgrader"
 	@echo "make autograde A=A1 JOBS=2  grade every submission of A1 with 2 processes"
 	@echo "make bench          speed benchmarks, printed side by side"
+	@echo "make bench-browser  every explorer control in JupyterLab + Chromium: key press -> new"
+	@echo "                    image (p50/p95), beside the kernel's own redraw time"
 	@echo "make test-torch-next  the notebook suite again under torch 2.14.1 (second venv)"
 
 # Re-running when nothing changed skips the install: the stamp is newer than its inputs.
@@ -79,6 +81,10 @@ autograde: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# Needs Debian's Chromium (apt-get install chromium); ~2-5 minutes, more on a loaded machine.
+bench-browser: $(STAMP)
+	$(PY) benchmarks/browser.py
 
 test-torch-next: $(STAMP)
 	bash tools/test_torch_next.sh

@@ -6,6 +6,7 @@ definition of an affine map. The explorers are driven without a browser by setti
 slider values, as a learner would.
 """
 
+import io
 import math
 import re
 from pathlib import Path
@@ -42,6 +43,7 @@ from shortcut_lib.exercises import (
 )
 from shortcut_lib.plots import (
     COLORS,
+    figure_to_png,
     plot_activations,
     plot_coefficient_scan,
     plot_gelu_error,
@@ -429,6 +431,44 @@ def test_gelu_explorer_redraws_on_every_slider_change():
     assert explorer.figure.axes[0].get_xlim()[1] == pytest.approx(1.1, abs=0.1)
     # On a narrow range the best constant moves: 0.044715 is tuned for the whole line.
     assert explorer.data["best_coefficient_cdf"] > 0.0452
+
+
+def _decode_png(png: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+
+
+def test_gelu_explorer_fast_render_is_the_full_render_pixel_for_pixel():
+    # Moving c redraws only the tanh curve, the error, the dot and the legends on a cached
+    # background; after every change (c, a new x range, back to a cached one) the PNG must
+    # be what a full render of the same figure shows.
+    explorer = gelu_explorer()
+    previous = None
+    for name, value in [
+        ("cubic_coefficient", 0.0),
+        ("cubic_coefficient", 0.1),
+        ("cubic_coefficient", TYPO),
+        ("x_max", 10.0),
+        ("cubic_coefficient", 0.05),
+        ("x_max", 0.5),
+        ("cubic_coefficient", 0.0),
+        ("x_max", 4.0),
+        ("cubic_coefficient", 0.044715),
+    ]:
+        explorer.controls[name].value = value
+        shown, full = _decode_png(explorer.png), _decode_png(figure_to_png(explorer.figure))
+        assert shown.shape == full.shape
+        assert np.array_equal(shown, full), (name, value)
+        if previous is not None:
+            assert not np.array_equal(previous, shown)  # a stale picture would fail above
+        previous = shown
+        # The curves' panel keeps the exact curve's range, and the tanh curve stays inside.
+        left = explorer.figure.axes[0]
+        low, high = left.get_ylim()
+        tanh = left.lines[1].get_ydata()
+        assert low < tanh.min() and tanh.max() < high, (name, value)
+    assert explorer.render.full_renders < explorer.renders  # moving c reused a background
 
 
 def test_gelu_explorer_rejects_out_of_range_values():

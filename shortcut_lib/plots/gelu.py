@@ -279,7 +279,10 @@ def plot_gelu_explorer_view(
         raise ValueError(f"figure must have the explorer's 3 axes, got {len(figure.axes)}")
     old_lines = figure.axes[0].lines
     if old_lines and np.array_equal(old_lines[0].get_xdata()[[0, -1]], x_array[[0, -1]]):
-        freeze_layout(figure)  # same x range: same tick labels, the layout still fits
+        # Same x range: same tick labels, the layout still fits. No layout engine at all
+        # then, so a CachedAxesRenderer does not lay the figure out again on every render.
+        freeze_layout(figure)
+        figure.set_layout_engine(None)
     else:
         figure.set_layout_engine("constrained")  # new tick labels: lay out again once
     left, middle, right = figure.axes
@@ -296,6 +299,12 @@ def plot_gelu_explorer_view(
             linestyle=(0, (4, 3)),
             label=f"tanh, c = {cubic_coefficient:.6g}",
         )
+        # The y range follows the exact curve only, with matplotlib's 5 % margins (the tanh
+        # curve stays inside them for every c the explorer offers), so the axes hold still
+        # while c moves and a cached background can be reused.
+        low, high = float(exact_array.min()), float(exact_array.max())
+        margin = 0.05 * (high - low)
+        left.set_ylim(low - margin, high + margin)
         left.set_xlabel("x")
         left.set_ylabel("GELU(x)")
         left.set_title("The curves")

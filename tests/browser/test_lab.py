@@ -3,7 +3,7 @@
 For each ``notebooks/NN_name.ipynb``: open it in Lab, run all cells and wait for the kernel to
 go idle; no cell may show an error (or anything on stderr) and the browser console may log no
 error. Then, for every explorer (a ``shortcut_lib.widgets.Explorer``: a VBox whose direct
-children are its controls and an Output widget holding the plot), drag every slider's handle
+children are its controls and an Image widget showing the plot), drag every slider's handle
 with the mouse and pick another value in every dropdown; each time the plot's image must
 change within two seconds (see RERENDER_BUDGET_MS). A screenshot per notebook goes to
 ``build/screenshots/``.
@@ -69,11 +69,11 @@ CELL_REPORT_JS = """() => {
     return report;
 }"""
 
-# An explorer is a VBox with an Output widget as a direct child (see the module docstring);
-# its controls sit in the HBox beside that Output.
-EXPLORER = ".jp-Notebook .widget-vbox:has(> .widget-output)"
-SLIDERS = ":scope > :not(.widget-output) .widget-slider"
-DROPDOWNS = ":scope > :not(.widget-output) .widget-dropdown select"
+# An explorer is a VBox with an Image widget (the plot) as a direct child (see the module
+# docstring); its controls sit in the HBox beside that Image.
+EXPLORER = ".jp-Notebook .widget-vbox:has(> .widget-image)"
+SLIDERS = ":scope > :not(.widget-image) .widget-slider"
+DROPDOWNS = ":scope > :not(.widget-image) .widget-dropdown select"
 
 # Scroll the notebook to its top; return the window height that shows every cell at once
 # (Lab's menu, tabs, toolbar and status bar, plus the cells down to the bottom of the last).
@@ -87,12 +87,12 @@ NOTEBOOK_HEIGHT_JS = """() => {
 }"""
 
 PLOT_SRC_JS = """(box) => {
-    const img = box.querySelector(':scope > .widget-output img');
+    const img = box.querySelector(':scope > img.widget-image');
     return img ? img.getAttribute('src') : null;
 }"""
 
 PLOT_CHANGED_JS = """([box, before]) => {
-    const img = box.querySelector(':scope > .widget-output img');
+    const img = box.querySelector(':scope > img.widget-image');
     return !!img && img.getAttribute('src') !== before;
 }"""
 

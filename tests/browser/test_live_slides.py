@@ -38,8 +38,8 @@ LESSON = "03_gradient_comparison.ipynb"
 MAX_STEPS = 80  # ArrowRight presses to reach the explorer; lesson 03 needs ~20
 
 PRESENT = ".reveal section.present"
-EXPLORER = f"{PRESENT} .widget-vbox:has(> .widget-output)"
-SLIDERS = ":scope > :not(.widget-output) .widget-slider"
+EXPLORER = f"{PRESENT} .widget-vbox:has(> .widget-image)"
+SLIDERS = ":scope > :not(.widget-image) .widget-slider"
 
 DECK_JS = """() => {
     const slides = document.querySelector('.reveal .slides');
