@@ -7,8 +7,10 @@ chapter 4 of *Build a Large Language Model (From Scratch)*. One module per idea:
 - ``approximation``: how far the tanh GELU is from the exact one (lesson 01)
 - ``model``, ``architecture``: the deep MLP with shortcuts and its shape (lesson 02)
 - ``gradients``, ``comparison``: per-layer gradients, plain vs shortcut (lesson 03)
-- ``population``: the same for many networks at once, batched (lesson 04)
+- ``population``, ``population_backward``: the same for many networks at once, batched,
+  with the backward pass derived by hand (lesson 04)
 - ``training``: what vanishing gradients do to training (lesson 05)
+- ``transformer``: the GPT block and where its shortcuts sit (lesson 06)
 - ``plots``, ``widgets``: the lessons' figures and explorers
 - ``exercises``: the lessons' self-checks; ``checks``: feedback for the assignments
 
@@ -27,13 +29,13 @@ from .approximation import (
 from .architecture import (
     architecture_summary,
     count_parameters,
+    deep_layer_sizes,
     linearity_gap,
     parameter_count,
     shortcut_mask,
 )
 from .comparison import (
     compare_gradients,
-    deep_layer_sizes,
     default_input,
     format_gradient_table,
     layer_jacobians,
@@ -47,9 +49,11 @@ from .plots import (
     CLASS_COLORS,
     COLORS,
     OKABE_ITO,
+    VARIANT_COLORS,
     figure_to_png,
     new_figure,
     plot_activations,
+    plot_block_gradients,
     plot_coefficient_scan,
     plot_decision_boundaries,
     plot_depth_and_dead,
@@ -79,7 +83,25 @@ from .training import (
     train,
     train_depths,
 )
-from .widgets import architecture_explorer, depth_explorer, gelu_explorer, gradient_explorer
+from .transformer import (
+    TINY_CONFIG,
+    VARIANTS,
+    TinyGPT,
+    TransformerBlock,
+    block_gradient_means,
+    make_stacks,
+    reversal_accuracy,
+    reversal_task,
+    stack_input,
+    train_reversal,
+)
+from .widgets import (
+    architecture_explorer,
+    depth_explorer,
+    gelu_explorer,
+    gradient_explorer,
+    transformer_explorer,
+)
 
 __version__ = "0.1.0"
 
@@ -145,6 +167,20 @@ __all__ = [
     "train_depths",
     "plot_decision_boundaries",
     "plot_loss_curves",
+    # lesson 06: the transformer block
+    "TINY_CONFIG",
+    "VARIANTS",
+    "TinyGPT",
+    "TransformerBlock",
+    "block_gradient_means",
+    "make_stacks",
+    "reversal_accuracy",
+    "reversal_task",
+    "stack_input",
+    "train_reversal",
+    "VARIANT_COLORS",
+    "plot_block_gradients",
+    "transformer_explorer",
     # figures shared by every lesson
     "CLASS_COLORS",
     "COLORS",

@@ -59,10 +59,6 @@ def deep_layer_sizes(
     return [in_features] + [width] * (depth - 1) + [out_features]
 
 
-# widgets.py's name for the builder, until it calls deep_layer_sizes (then delete this line).
-deep_mlp_sizes = deep_layer_sizes
-
-
 def shortcut_mask(layer_sizes: Sequence[int], use_shortcut: bool = True) -> list[bool]:
     """One bool per layer: does that layer add its input back (``x + f(x)``)?
 

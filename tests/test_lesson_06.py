@@ -237,7 +237,7 @@ def test_bad_arguments_name_themselves():
 
 
 def test_explorer_redraws_what_the_measurement_gives():
-    from shortcut_lib.transformer_widgets import transformer_explorer
+    from shortcut_lib.widgets import transformer_explorer
 
     explorer = transformer_explorer(depth=3, variant="plain", seed=1)
     stack = make_stacks(3, 1, variants=("plain",))["plain"]

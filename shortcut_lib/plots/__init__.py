@@ -8,7 +8,7 @@ made, so they are shown only where a notebook (or an explorer) displays them.
 - ``style``: palette, matplotlib style, labels, the power-of-ten tick label, log-axis limits
 - ``render``: figures to PNG, and the renderer explorers use to redraw only what moves
 - ``gelu`` (lesson 01), ``network`` (02), ``gradients`` (03), ``depth`` (04),
-  ``training`` (05): each lesson's figures
+  ``training`` (05), ``transformer`` (06): each lesson's figures
 """
 
 from .depth import BandPlot, plot_depth_and_dead, plot_depth_panels, plot_gradient_bands
@@ -18,6 +18,7 @@ from .network import plot_network_diagram
 from .render import CachedAxesRenderer, figure_to_png
 from .style import COLORS, OKABE_ITO, new_figure
 from .training import CLASS_COLORS, plot_decision_boundaries, plot_loss_curves
+from .transformer import VARIANT_COLORS, plot_block_gradients
 
 __all__ = [
     "CLASS_COLORS",
@@ -38,4 +39,6 @@ __all__ = [
     "plot_gradient_comparison",
     "plot_loss_curves",
     "plot_network_diagram",
+    "VARIANT_COLORS",
+    "plot_block_gradients",
 ]

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.path import Path
 
-from ..architecture import architecture_summary
+from ..architecture import architecture_summary, shortcut_mask
 from .render import freeze_layout
 from .style import (
     COLORS,
@@ -30,12 +32,9 @@ def _diagram_font_size(depth: int) -> float:
 def _draw_network_axes(
     ax: Axes, sizes: list[int], use_shortcut: bool, activation: str, title: str
 ) -> None:
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-    from matplotlib.path import Path
-
     depth = len(sizes) - 1
     font = _diagram_font_size(depth)
-    mask = [use_shortcut and a == b for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    mask = shortcut_mask(sizes, use_shortcut)
     grey, dark = "#BBBBBB", "#333333"
 
     def arrow(x0: float, x1: float) -> None:

@@ -1,6 +1,4 @@
 """Lesson 06's explorer: depth, variant, seed -> the per-block gradient chart.
-
-(To be folded into ``shortcut_lib.widgets`` by the lead.)
 """
 
 from __future__ import annotations
@@ -10,15 +8,13 @@ import functools
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from .comparison import vanishing_ratio
-from .plots.render import CachedAxesRenderer
-from .plots.style import new_figure
-from .plots.transformer import GRADIENT_RANGE, VARIANT_COLORS, set_up_block_axes
-from .transformer import VARIANTS, block_gradient_means, make_stacks, stack_input
-from .validation import check_integer
-from .widgets import Explorer
-
-__all__ = ["TRANSFORMER_EXPLORER_RANGES", "transformer_explorer"]
+from ..comparison import vanishing_ratio
+from ..plots.render import CachedAxesRenderer
+from ..plots.style import new_figure
+from ..plots.transformer import GRADIENT_RANGE, VARIANT_COLORS, set_up_block_axes
+from ..transformer import VARIANTS, block_gradient_means, make_stacks, stack_input
+from ..validation import check_integer
+from .explorer import Explorer
 
 #: Slider ranges of the transformer explorer: (min, max).
 TRANSFORMER_EXPLORER_RANGES = {"depth": (1, 48), "seed": (0, 99)}

@@ -1,0 +1,102 @@
+"""The Explorer: controls on top, a plot underneath, redrawn in place on every change.
+
+A notebook cell is one line (``gelu_explorer()``); tests and benchmarks drive the same
+object from plain Python by setting ``explorer.controls["depth"].value = 10`` and reading
+``explorer.figure``, ``explorer.data`` and ``explorer.png``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+from matplotlib.figure import Figure
+
+from ..plots import (
+    figure_to_png,
+)
+
+DrawFunction = Callable[..., tuple[Figure, Any]]
+
+
+class Explorer(widgets.VBox):
+    """Controls plus a live figure.
+
+    Args:
+        controls: name -> value widget; each name is passed to ``draw`` as a
+            keyword argument with the widget's current value.
+        draw: ``draw(**values) -> (figure, data)``; ``data`` is whatever numbers
+            the figure shows (kept on the explorer for tests and for learners).
+        title: optional heading shown above the controls.
+        render: ``render(figure) -> PNG bytes``; default
+            :func:`~shortcut_lib.plots.figure_to_png`. An explorer whose axes
+            mostly hold still passes a :class:`~shortcut_lib.plots.CachedAxesRenderer`,
+            which redraws only the data.
+
+    Attributes:
+        figure: the latest figure; ``png``: it rendered to PNG bytes (what the
+        ``plot`` Image widget shows); ``data``: the latest numbers; ``renders``: how many times it
+        has drawn; ``last_render_seconds``: wall time of the latest redraw, and
+        ``recent_render_seconds`` those of the latest 64 (what ``make bench-browser``
+        reads from the kernel, beside the latency it measures in the browser).
+    """
+
+    def __init__(
+        self,
+        controls: dict[str, widgets.ValueWidget],
+        draw: DrawFunction,
+        title: str | None = None,
+        render: Callable[[Figure], bytes] = figure_to_png,
+    ) -> None:
+        self.controls = controls
+        self.draw = draw
+        self.render = render
+        # The picture is an Image widget whose bytes are replaced: the comm sends them as a
+        # binary buffer and the page swaps one <img>'s blob, where an Output widget would
+        # send a base64 display message after a clear_output and rebuild its output area
+        # (make bench-browser measures both).
+        self.plot = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.figure: Figure | None = None
+        self.png: bytes = b""
+        self.data: Any = None
+        self.renders = 0
+        self.last_render_seconds = 0.0
+        self.recent_render_seconds: deque[float] = deque(maxlen=64)
+        header = [widgets.HTML(f"<b>{title}</b>")] if title else []
+        box = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__([*header, box, self.plot])
+        for control in controls.values():
+            # ipywidgets' default fixed label width cuts "activation" to "activat...".
+            if hasattr(control, "style") and hasattr(control.style, "description_width"):
+                control.style.description_width = "initial"
+            control.observe(self._on_change, names="value")
+        self.redraw()
+
+    def values(self) -> dict[str, Any]:
+        """The current value of every control, by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def redraw(self) -> None:
+        """Draw with the current values and show the result in place."""
+        start = time.perf_counter()
+        self.figure, self.data = self.draw(**self.values())
+        self.png = self.render(self.figure)
+        self.renders += 1
+        self.last_render_seconds = time.perf_counter() - start
+        self.recent_render_seconds.append(self.last_render_seconds)
+        self.plot.value = self.png  # the old picture stays until the new one has arrived
+
+    def _on_change(self, change: dict) -> None:
+        self.redraw()
+
+
+def check_choice(kind: str, value: object, options) -> None:
+    """An explorer's starting dropdown value: one of ``options``, or a clear error."""
+    if value not in options:
+        valid = ", ".join(repr(option) for option in options)
+        raise ValueError(f"unknown {kind} {value!r}; expected one of {valid}")
+
+
