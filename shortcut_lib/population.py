@@ -390,7 +390,8 @@ def dead_network_causes(depth: int, **options) -> DeadNetworks:
     Example::
 
         >>> dead = dead_network_causes(10, activation="relu", shortcut=False, population=64)
-        >>> dead.output.double().mean(), dead.inside.double().mean()  # the two shares
+        >>> dead.output.double().mean().item(), dead.inside.double().mean().item()  # shares
+        (0.375, 0.4375)
     """
     return population_gradient_means(depth, return_dead=True, **options)[1]
 

@@ -403,15 +403,6 @@ def test_explorer_rejects_bad_settings():
         gradient_explorer(activation="swish")
 
 
-def test_docstring_examples_of_the_comparison_module_run():
-    import doctest
-
-    import shortcut_lib.comparison
-
-    result = doctest.testmod(shortcut_lib.comparison, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 4 and result.failed == 0
-
-
 def test_compare_gradients_equals_the_model_pair_bit_for_bit():
     # compare_gradients runs one network with shortcuts off, then on; make_model_pair
     # builds two. Same weights, same operations: the numbers must be identical.
