@@ -368,8 +368,9 @@ def stack_input(
     """``(x, target)``: a random input stream and a random target, both ``(batch, T, emb)``.
 
     Standard normal, from a generator seeded with ``seed`` (the global RNG is not touched).
-    The target is random, not zero: after a final LayerNorm the output's size is fixed, so an
-    MSE against zeros would be constant and give no gradient at all.
+    The target is random, not zero: after a final LayerNorm the output's size is fixed (up to
+    LayerNorm's ``eps``), so an MSE against zeros would be almost constant and its gradient
+    almost zero.
     """
     cfg = _check_config(cfg)
     seed = check_seed(seed)

@@ -243,13 +243,27 @@ def test_explorer_redraws_what_the_measurement_gives():
     stack = make_stacks(3, 1, variants=("plain",))["plain"]
     expected = list(block_gradient_means(stack, *stack_input(1)).values())
     assert explorer.data["means"] == pytest.approx(expected, rel=1e-12)
+    def shown(explorer):
+        return [bar.get_height() for bar in explorer.figure.axes[0].patches if bar.get_visible()]
+
+    assert shown(explorer) == pytest.approx(expected, rel=1e-12)
     png = explorer.png
     explorer.controls["variant"].value = "pre-LN"
-    assert explorer.png != png and len(explorer.figure.axes[0].patches) == 3
+    assert explorer.png != png and len(shown(explorer)) == 3
     explorer.controls["depth"].value = 5
-    assert len(explorer.data["means"]) == 5 and len(explorer.figure.axes[0].patches) == 5
+    assert len(explorer.data["means"]) == 5 and shown(explorer) == explorer.data["means"]
     with pytest.raises(ValueError, match="variant"):
         transformer_explorer(variant="post-ln")
+
+
+def test_explorer_lowers_its_axis_when_a_bar_would_fall_below():
+    from shortcut_lib.transformer_widgets import transformer_explorer
+
+    explorer = transformer_explorer(depth=48, variant="plain", seed=10)  # smallest bar 1.4e-8
+    low, high = explorer.figure.axes[0].get_ylim()
+    assert low <= min(explorer.data["means"]) / 2 and high == 1.0
+    explorer.controls["variant"].value = "pre-LN"  # larger bars: the axes stay as they were
+    assert explorer.figure.axes[0].get_ylim() == (low, high)
 
 
 def test_check_06_block_parameters():
@@ -269,3 +283,17 @@ def test_check_06_post_ln_ratio():
     with pytest.raises(AssertionError):
         exercises.check_06_post_ln_ratio(expected * 2)
     assert set(VARIANTS) == {"plain", "post-LN", "pre-LN", "pre-LN + final LN"}
+
+
+def test_plot_block_gradients_legend_per_panel_and_lines_when_deep():
+    from shortcut_lib.plots.transformer import MAX_BAR_BLOCKS, VARIANT_COLORS, plot_block_gradients
+
+    few = {v: [1e-3 * (i + 1) for i in range(3)] for v in VARIANTS}
+    many = {v: [1e-3] * (MAX_BAR_BLOCKS + 1) for v in VARIANTS}
+    figure = plot_block_gradients({"3 blocks": few, "deep": many})
+    shallow, deep = figure.axes
+    assert len(shallow.patches) == 3 * len(VARIANTS) and not shallow.lines
+    assert not deep.patches and len(deep.lines) == len(VARIANTS)
+    for ax in figure.axes:
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == list(VARIANTS)
+    assert len(set(VARIANT_COLORS.values())) == len(VARIANTS)

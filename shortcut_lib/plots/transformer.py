@@ -15,10 +15,13 @@ __all__ = ["VARIANT_COLORS", "plot_block_gradients", "set_up_block_axes"]
 #: One colour per variant, the same in every figure of the lesson.
 VARIANT_COLORS = {
     "plain": COLORS["plain"],
-    "post-LN": OKABE_ITO["orange"],
+    "post-LN": OKABE_ITO["black"],  # far from plain's vermillion, also in grey
     "pre-LN": COLORS["shortcut"],
     "pre-LN + final LN": COLORS["normalised"],
 }
+
+#: A panel with more blocks than this draws lines with dots instead of grouped bars.
+MAX_BAR_BLOCKS = 16
 
 #: The y range every per-block chart of the lesson shows (steady while an explorer moves).
 GRADIENT_RANGE = (1e-8, 1.0)
@@ -38,7 +41,9 @@ def plot_block_gradients(
 ) -> Figure:
     """Grouped bars, one panel per entry: ``{panel title: {variant: per-block values}}``.
 
-    Every variant of a panel gets one bar per block, side by side, on a shared log axis.
+    Every variant of a panel gets one bar per block, side by side, on a shared log axis; a
+    panel of more than :data:`MAX_BAR_BLOCKS` blocks draws a line with a dot per block
+    instead (four times 48 bars would be too thin to tell apart). Every panel has a legend.
     """
     if not isinstance(panels, Mapping) or not panels:
         raise ValueError("panels must be a non-empty dict {title: {variant: values}}")
@@ -53,9 +58,14 @@ def plot_block_gradients(
         for k, (variant, vs) in enumerate(series.items()):
             if variant not in VARIANTS:
                 raise ValueError(f"unknown variant {variant!r}; expected one of {list(VARIANTS)}")
-            x = np.arange(len(vs)) - 0.4 + width * (k + 0.5)
-            ax.bar(x, vs, width=width, color=VARIANT_COLORS[variant], label=variant)
+            color = VARIANT_COLORS[variant]
+            if n_blocks > MAX_BAR_BLOCKS:
+                ax.plot(np.arange(len(vs)), vs, color=color, marker="o", markersize=3.5,
+                        linewidth=1.6, label=variant)  # fmt: skip
+            else:
+                x = np.arange(len(vs)) - 0.4 + width * (k + 0.5)
+                ax.bar(x, vs, width=width, color=color, label=variant)
         set_up_block_axes(ax, n_blocks, low, high)
         ax.set_title(title)
-    figure.axes[0].legend(loc="upper left", fontsize=11, ncols=2)
+        ax.legend(loc="upper left", fontsize=11, ncols=2)
     return figure

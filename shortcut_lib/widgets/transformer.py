@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from ..comparison import vanishing_ratio
 from ..plots.render import CachedAxesRenderer
-from ..plots.style import new_figure
+from ..plots.style import log_decade_axis, log_limits, new_figure
 from ..plots.transformer import GRADIENT_RANGE, VARIANT_COLORS, set_up_block_axes
 from ..transformer import VARIANTS, block_gradient_means, make_stacks, stack_input
 from ..validation import check_integer
@@ -34,8 +34,9 @@ def transformer_explorer(depth: int = 12, variant: str = "pre-LN", seed: int = 0
     Each change builds the stack (``make_stacks(depth, seed)``, float64, the lesson's
     :data:`~shortcut_lib.transformer.TINY_CONFIG`), measures
     :func:`~shortcut_lib.transformer.block_gradient_means` on ``stack_input(seed)`` and
-    redraws the bars; the axes stay put (48 blocks, 10⁻⁸ to 1), so only the bars and the
-    title are drawn again. Results are cached per setting.
+    redraws the bars; the axes stay put (48 blocks, 10⁻⁸ to 1, lowered by whole decades
+    only when a bar would fall below), so only the bars and the title are drawn again.
+    Results are cached per setting.
 
     Args:
         depth: number of blocks, 1-48.
@@ -63,13 +64,21 @@ def transformer_explorer(depth: int = 12, variant: str = "pre-LN", seed: int = 0
     figure.subplots_adjust(left=0.13, right=0.98, bottom=0.14, top=0.9)
     high_block = TRANSFORMER_EXPLORER_RANGES["depth"][1]
     set_up_block_axes(ax, high_block, *GRADIENT_RANGE)
-    bars: list = []
+    # One bar per possible block, made once: a change only sets heights, colours, visibility.
+    bars = ax.bar(range(high_block), [1.0] * high_block, width=0.8).patches
 
     def draw(depth: int, variant: str, seed: int) -> tuple[Figure, dict]:
         means = _block_means(depth, variant, seed)
-        for bar in bars:
-            bar.remove()
-        bars[:] = ax.bar(range(depth), means, width=0.8, color=VARIANT_COLORS[variant])
+        low, high = ax.get_ylim()
+        needed = log_limits(means)[0]  # the log-limits rule's margin under the smallest bar
+        if needed < low:  # the axes only ever widen, so bars seen before still compare
+            log_decade_axis(ax, needed, high)
+        color = VARIANT_COLORS[variant]
+        for i, bar in enumerate(bars):
+            bar.set_visible(i < depth)
+            if i < depth:
+                bar.set_height(means[i])
+                bar.set_facecolor(color)
         ratio = vanishing_ratio({f"block {i}": m for i, m in enumerate(means)})
         ax.set_title(f"{variant}, {depth} blocks, seed {seed}: first / last = {ratio:.3g}")
         return figure, {"means": list(means), "ratio": ratio}
@@ -78,5 +87,5 @@ def transformer_explorer(depth: int = 12, variant: str = "pre-LN", seed: int = 0
         controls,
         draw,
         title="Transformer explorer: gradient per block",
-        render=CachedAxesRenderer(lambda: [*ax.patches, ax.title]),
+        render=CachedAxesRenderer(lambda: [*bars, ax.title]),
     )
