@@ -257,7 +257,7 @@ def test_explorer_redraws_what_the_measurement_gives():
 
 
 def test_explorer_lowers_its_axis_when_a_bar_would_fall_below():
-    from shortcut_lib.transformer_widgets import transformer_explorer
+    from shortcut_lib.widgets import transformer_explorer
 
     explorer = transformer_explorer(depth=48, variant="plain", seed=10)  # smallest bar 1.4e-8
     low, high = explorer.figure.axes[0].get_ylim()
