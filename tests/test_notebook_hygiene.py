@@ -168,6 +168,19 @@ def test_no_errors_tracebacks_or_stderr_in_stored_outputs(path: Path):
 
 
 @parametrize
+def test_each_cells_printed_text_is_one_block(path: Path):
+    # A loaded machine splits one cell's prints over several stream outputs, and a deck shows
+    # each as its own box (one slide grew 7 px past the canvas): tools.execute_notebooks joins them.
+    split = [
+        f"cell {i}"
+        for i, cell in code_cells(load(path))
+        for a, b in zip(cell.outputs, cell.outputs[1:], strict=False)
+        if a.output_type == b.output_type == "stream" and a.name == b.name
+    ]
+    assert not split, f"{split}: split print output; re-execute with tools.execute_notebooks"
+
+
+@parametrize
 def test_executed_top_to_bottom_in_one_fresh_kernel(path: Path):
     cells = code_cells(load(path))
     empty = [i for i, cell in cells if not cell.source.strip()]
