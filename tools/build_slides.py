@@ -215,9 +215,11 @@ require(
             document.querySelectorAll('.reveal .slides section').forEach(function(s) {
                 if (!s.querySelector('section')) observer.observe(s);
             });
-            document.querySelectorAll('.reveal .slides img').forEach(function(img) {
-                img.addEventListener('load', refit);
-            });
+            // Every image's load, the explorers' too: their <img> is made by the widget
+            // renderer after 'ready' (load does not bubble, so listen while it is captured).
+            document.addEventListener('load', function(event) {
+                if (event.target.tagName === 'IMG') refit();
+            }, true);
             refit();
         });
         Reveal.on('slidechanged', refit);
