@@ -146,6 +146,9 @@ _TEMPLATE = """{%- extends 'index.html.j2' -%}
 .reveal .slides section img { max-width: 100%; height: auto; }
 /* A slide that still does not fit scrolls (the fit test names it) rather than run off. */
 html:not(.print-pdf) .reveal .slides section { max-height: SLIDE_HEIGHTpx; overflow-y: auto; }
+/* Printed, an explorer's image (drawn by the widget renderer, sometimes after the print layout
+   measured its page) is held to a height that leaves room for its controls on one page. */
+html.print-pdf .reveal .jupyter-widgets img { max-height: 520px; width: auto !important; }
 </style>
 {%- endblock html_head_css -%}
 
@@ -171,6 +174,9 @@ require(
         });
         var HEIGHT = {{ resources.reveal.height }};
         var MIN_SCALE = MIN_IMAGE_SCALE, MAX_SCALE = MAX_IMAGE_SCALE;
+        // Printing (handouts): figures only shrink; an explorer's image, drawn after the
+        // print layout measured its page, grew past it and left a blank page behind.
+        if (/print-pdf/.test(window.location.search)) MAX_SCALE = Math.min(MAX_SCALE, 1);
 
         Reveal.on('slidechanged', function() {
             var slide = Reveal.getCurrentSlide();
