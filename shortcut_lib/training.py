@@ -21,7 +21,14 @@ from torch import nn
 from .activations import ActivationSpec
 from .architecture import deep_layer_sizes
 from .model import ExampleDeepNeuralNetwork, make_model_pair
-from .validation import check_finite, check_integer, check_memory, check_real, check_seed
+from .validation import (
+    check_choice,
+    check_finite,
+    check_integer,
+    check_memory,
+    check_real,
+    check_seed,
+)
 
 __all__ = [
     "OPTIMIZERS",
@@ -276,9 +283,7 @@ def train(
     _check_data(X, y)
     steps = _check_int("steps", steps, minimum=1)
     lr = _check_real("lr", lr, positive=True)
-    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
-        valid = ", ".join(map(repr, OPTIMIZERS))
-        raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {valid}")
+    check_choice("optimizer", optimizer, OPTIMIZERS)
     n_points = X.shape[0]
     if batch_size is not None:
         batch_size = _check_int("batch_size", batch_size, minimum=1)

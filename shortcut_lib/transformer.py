@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .activations import GELU
-from .validation import check_bool, check_positive_int, check_real, check_seed
+from .validation import check_bool, check_choice, check_positive_int, check_real, check_seed
 
 __all__ = [
     "VARIANTS",
@@ -60,9 +60,7 @@ TINY_CONFIG: dict[str, object] = {
 
 
 def _check_variant(variant: object) -> str:
-    if variant not in VARIANTS:
-        valid = ", ".join(repr(v) for v in VARIANTS)
-        raise ValueError(f"unknown variant {variant!r}; expected one of {valid}")
+    check_choice("variant", variant, VARIANTS)
     return variant  # type: ignore[return-value]
 
 
@@ -79,9 +77,7 @@ def _check_config(cfg: object) -> dict[str, object]:
         raise ValueError(
             f"cfg['emb_dim'] ({emb_dim}) must be divisible by cfg['n_heads'] ({n_heads})"
         )
-    drop_rate = check_real(cfg["drop_rate"], "cfg['drop_rate']")
-    if not 0.0 <= drop_rate <= 1.0:
-        raise ValueError(f"cfg['drop_rate'] must be between 0 and 1, got {drop_rate!r}")
+    check_real(cfg["drop_rate"], "cfg['drop_rate']", minimum=0.0, maximum=1.0)
     check_bool(cfg["qkv_bias"], "cfg['qkv_bias']")
     return dict(cfg)
 

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "check_choice",
     "check_layer_sizes",
     "check_input",
     "check_target",
@@ -121,6 +122,17 @@ def check_bool(value: object, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {value!r} ({_kind(value)})")
     return value
+
+
+def check_choice(kind: str, value: object, options) -> None:
+    """``value`` is one of ``options`` (a name from a registry), or a clear ``ValueError``."""
+    try:
+        known = value in options
+    except TypeError:  # an unhashable value (a list, a dict) is no name either
+        known = False
+    if not known:
+        valid = ", ".join(repr(option) for option in options)
+        raise ValueError(f"unknown {kind} {value!r}; expected one of {valid}")
 
 
 def check_finite(tensor: torch.Tensor, name: str, advice: str = "") -> None:

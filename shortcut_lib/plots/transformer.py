@@ -8,7 +8,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..transformer import VARIANTS
-from .style import COLORS, OKABE_ITO, log_decade_axis, log_limits, new_figure
+from ..validation import check_choice
+from .style import COLORS, GRADIENT_AXIS_LABEL, OKABE_ITO, log_decade_axis, log_limits, new_figure
 
 __all__ = ["VARIANT_COLORS", "plot_block_gradients", "set_up_block_axes"]
 
@@ -32,7 +33,7 @@ def set_up_block_axes(ax, n_blocks: int, low: float, high: float) -> None:
     log_decade_axis(ax, low, high)
     ax.set_xlim(-0.7, n_blocks - 0.3)
     ax.set_xlabel("block (0 = next to the input)")
-    ax.set_ylabel("mean |∂L/∂W| of the block")
+    ax.set_ylabel(GRADIENT_AXIS_LABEL)
     ax.set_axisbelow(True)
 
 
@@ -56,8 +57,7 @@ def plot_block_gradients(
         n_blocks = max(len(vs) for vs in series.values())
         width = 0.8 / len(series)
         for k, (variant, vs) in enumerate(series.items()):
-            if variant not in VARIANTS:
-                raise ValueError(f"unknown variant {variant!r}; expected one of {list(VARIANTS)}")
+            check_choice("variant", variant, VARIANTS)
             color = VARIANT_COLORS[variant]
             if n_blocks > MAX_BAR_BLOCKS:
                 ax.plot(np.arange(len(vs)), vs, color=color, marker="o", markersize=3.5,

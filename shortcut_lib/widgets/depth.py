@@ -11,8 +11,8 @@ from ..plots import (
     BandPlot,
 )
 from ..population import gradient_quantiles, population_gradient_means
-from ..validation import check_integer, check_seed
-from .explorer import Explorer, check_choice
+from ..validation import check_choice, check_integer, check_seed
+from .explorer import Explorer
 
 # --- Lesson 04: depth and seeds -------------------------------------------------
 

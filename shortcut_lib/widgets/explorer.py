@@ -93,10 +93,4 @@ class Explorer(widgets.VBox):
         self.redraw()
 
 
-def check_choice(kind: str, value: object, options) -> None:
-    """An explorer's starting dropdown value: one of ``options``, or a clear error."""
-    if value not in options:
-        valid = ", ".join(repr(option) for option in options)
-        raise ValueError(f"unknown {kind} {value!r}; expected one of {valid}")
-
 

@@ -13,8 +13,8 @@ from ..plots import (
     new_figure,
     plot_gradient_comparison,
 )
-from ..validation import check_integer
-from .explorer import Explorer, check_choice
+from ..validation import check_choice, check_integer
+from .explorer import Explorer
 
 # --- Lesson 03: gradient comparison ---------------------------------------------
 

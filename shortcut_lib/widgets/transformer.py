@@ -13,7 +13,7 @@ from ..plots.render import CachedAxesRenderer
 from ..plots.style import log_decade_axis, log_limits, new_figure
 from ..plots.transformer import GRADIENT_RANGE, VARIANT_COLORS, set_up_block_axes
 from ..transformer import VARIANTS, block_gradient_means, make_stacks, stack_input
-from ..validation import check_integer
+from ..validation import check_choice, check_integer
 from .explorer import Explorer
 
 #: Slider ranges of the transformer explorer: (min, max).
@@ -51,21 +51,21 @@ def transformer_explorer(depth: int = 12, variant: str = "pre-LN", seed: int = 0
     for name, value in (("depth", depth), ("seed", seed)):
         low, high = TRANSFORMER_EXPLORER_RANGES[name]
         check_integer(value, name, minimum=low, maximum=high)
-    if variant not in VARIANTS:
-        valid = ", ".join(repr(v) for v in VARIANTS)
-        raise ValueError(f"unknown variant {variant!r}; expected one of {valid}")
+    check_choice("variant", variant, VARIANTS)
+    (depth_low, depth_high), (seed_low, seed_high) = TRANSFORMER_EXPLORER_RANGES.values()
     controls = {
-        "depth": widgets.IntSlider(value=depth, min=1, max=48, description="blocks"),
+        "depth": widgets.IntSlider(
+            value=depth, min=depth_low, max=depth_high, description="blocks"
+        ),
         "variant": widgets.Dropdown(options=list(VARIANTS), value=variant, description="variant"),
-        "seed": widgets.IntSlider(value=seed, min=0, max=99, description="seed"),
+        "seed": widgets.IntSlider(value=seed, min=seed_low, max=seed_high, description="seed"),
     }
     figure, ax = new_figure(figsize=(8.0, 4.2))
     figure.set_layout_engine(None)
     figure.subplots_adjust(left=0.13, right=0.98, bottom=0.14, top=0.9)
-    high_block = TRANSFORMER_EXPLORER_RANGES["depth"][1]
-    set_up_block_axes(ax, high_block, *GRADIENT_RANGE)
+    set_up_block_axes(ax, depth_high, *GRADIENT_RANGE)
     # One bar per possible block, made once: a change only sets heights, colours, visibility.
-    bars = ax.bar(range(high_block), [1.0] * high_block, width=0.8).patches
+    bars = ax.bar(range(depth_high), [1.0] * depth_high, width=0.8).patches
 
     def draw(depth: int, variant: str, seed: int) -> tuple[Figure, dict]:
         means = _block_means(depth, variant, seed)
