@@ -19,6 +19,7 @@ import nbformat
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
 from nbclient import NotebookClient
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from traitlets import Type
 
 KERNEL_NAME = "python3"
@@ -94,30 +95,6 @@ class LessonClient(NotebookClient):
         return km
 
 
-def coalesce_streams(nb: nbformat.NotebookNode) -> None:
-    """Join each cell's consecutive stdout (or stderr) outputs into one, in place.
-
-    How a cell's prints arrive in messages depends on timing (a loaded machine splits one
-    print's lines over several), and each message is its own output block: the slides
-    would show one cell's text as several boxes, which made a slide 7 px too tall.
-    """
-    for cell in nb.cells:
-        joined = []
-        for output in cell.get("outputs", []):
-            previous = joined[-1] if joined else None
-            if (
-                output.output_type == "stream"
-                and previous is not None
-                and previous.output_type == "stream"
-                and previous.name == output.name
-            ):
-                previous.text += output.text
-            else:
-                joined.append(output)
-        if "outputs" in cell:
-            cell.outputs = joined
-
-
 def execute(path: Path, timeout: int = 600) -> float:
     """Execute ``path`` in place and return the wall time in seconds."""
     nb = nbformat.read(path, as_version=4)
@@ -130,7 +107,10 @@ def execute(path: Path, timeout: int = 600) -> float:
         store_widget_state=True,
     ).execute()
     elapsed = time.perf_counter() - start
-    coalesce_streams(nb)
+    # How a cell's prints arrive in messages depends on timing (a loaded machine splits one
+    # print's lines over several), and each message is its own output block: a deck would show
+    # one cell's text as several boxes (a slide grew 7 px past the canvas). Join them.
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
     nb.metadata["kernelspec"] = {
         "display_name": "Python 3 (ipykernel)",
         "language": "python",
