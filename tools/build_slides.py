@@ -174,9 +174,6 @@ require(
         });
         var HEIGHT = {{ resources.reveal.height }};
         var MIN_SCALE = MIN_IMAGE_SCALE, MAX_SCALE = MAX_IMAGE_SCALE;
-        // Printing (handouts): figures only shrink; an explorer's image, drawn after the
-        // print layout measured its page, grew past it and left a blank page behind.
-        if (/print-pdf/.test(window.location.search)) MAX_SCALE = Math.min(MAX_SCALE, 1);
 
         Reveal.on('slidechanged', function() {
             var slide = Reveal.getCurrentSlide();
