@@ -56,8 +56,8 @@ def lesson_06_post_ln_ratio() -> float:
 def check_06_post_ln_ratio(median_ratio: float) -> None:
     """Lesson 06, exercise 2: the median vanishing ratio of post-LN stacks of 24 blocks.
 
-    Accepts the reference to 2 significant digits (``torch.median`` of the five ratios of
-    seeds 0-4, as the lesson measures them).
+    Accepts the reference (``torch.median`` of the five ratios of seeds 0-4, as the lesson
+    measures them) within 1 %, or equal to it at 2 significant digits.
     """
     n = read_number("median_ratio", median_ratio)
     expected = lesson_06_post_ln_ratio()
