@@ -166,7 +166,8 @@ def test_pre_layer_norm_and_residual_scale_follow_the_formula(shortcut, pre_ln, 
         residual_scale=alpha,
         weights=weights,
     )
-    torch.testing.assert_close(result, torch.tensor(expected), rtol=1e-5, atol=0)
+    # float32 both ways, summed in different orders: AVX-512 kernels differ by up to 2.3e-5.
+    torch.testing.assert_close(result, torch.tensor(expected), rtol=1e-4, atol=0)
 
 
 def test_pre_layer_norm_stops_the_explosion():
