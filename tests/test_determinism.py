@@ -5,7 +5,10 @@ Each ``notebooks/NN_name.ipynb`` is executed with nbclient in two fresh kernels 
 in the background from the moment these tests are collected:
 
 - run A, the hostile one: the working directory is an empty temporary folder (not
-  ``notebooks/``), ``MPLBACKEND=Agg`` and no ``DISPLAY`` (a headless server);
+  ``notebooks/``), ``MPLBACKEND=Agg`` and no ``DISPLAY`` (a headless server), and torch's CPU
+  kernels for another instruction set than this CPU's best (``ATEN_CPU_CAPABILITY``: AVX2 on
+  an AVX-512 machine, the scalar kernels on an AVX2 one), which round as another CPU would:
+  a printed digit that holds on one CPU only fails here, on any machine;
 - run B, the friendly one: the working directory is the notebook's folder, as in JupyterLab.
 
 Then, in run A's kernel, every code cell after the first (the imports) is run once more, from the
@@ -153,8 +156,22 @@ def notebook_client(nb: nbformat.NotebookNode, **kwargs) -> NotebookClient:
     return LessonClient(nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL_NAME, **kwargs)
 
 
+# What torch.backends.cpu.get_cpu_capability() reports -> the next one down.
+OTHER_CPU_KERNELS = {"AVX512": "avx2", "AVX2": "default"}
+CAPABILITY_PROBE = "import torch as _t; print(_t.backends.cpu.get_cpu_capability()); del _t"
+
+
+@functools.cache
+def other_cpu_kernels() -> str | None:
+    """The ATEN_CPU_CAPABILITY run A uses, or None where this CPU has no lower set than its own."""
+    import torch
+
+    return OTHER_CPU_KERNELS.get(torch.backends.cpu.get_cpu_capability())
+
+
 def run_hostile(path: Path, workdir: str) -> dict[str, list]:
-    """Run A (foreign cwd, no display); then every cell re-run bottom-up in the same kernel."""
+    """Run A (foreign cwd, no display, other CPU kernels: its caller sets those); then every
+    cell re-run bottom-up in the same kernel; last, which CPU kernels the kernel used."""
     nb = prepared(path)
     client = notebook_client(nb)
     client.reset_execution_trackers()
@@ -168,8 +185,12 @@ def run_hostile(path: Path, workdir: str) -> dict[str, list]:
             again = copy.deepcopy(cell)
             client.execute_cell(again, index, client.code_cells_executed + 1)
             reruns[index] = again.outputs
-    rerun = [reruns.get(i) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    return {"hostile": first_run, "rerun": rerun}
+        rerun = [reruns.get(i) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+        probe = nbformat.v4.new_code_cell(CAPABILITY_PROBE)
+        nb.cells.append(probe)  # nbclient looks a cell up by its index
+        client.execute_cell(probe, len(nb.cells) - 1, client.code_cells_executed + 1)
+    capability = "".join(o.get("text", "") for o in probe.outputs).strip()
+    return {"hostile": first_run, "rerun": rerun, "capability": capability}
 
 
 def run_friendly(path: Path) -> dict[str, list]:
@@ -192,9 +213,14 @@ def one_run(run: str, path: Path) -> tuple[dict, list[str]]:
         workdir.mkdir()
         out = Path(scratch) / "out.json"
         command = [sys.executable, __file__, run, str(path), str(workdir), str(out)]
+        env = dict(os.environ)
+        if run == "hostile" and other_cpu_kernels():
+            env["ATEN_CPU_CAPABILITY"] = other_cpu_kernels()  # the kernel inherits it
         log = Path(scratch) / "run.log"
         with log.open("w") as sink:  # a file, not a pipe: no pipe can fill up
-            process = subprocess.Popen(command, cwd=workdir, stdout=sink, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                command, cwd=workdir, env=env, stdout=sink, stderr=subprocess.STDOUT
+            )
             try:
                 process.wait(timeout=RUN_TIMEOUT_S)
             except subprocess.TimeoutExpired:
@@ -205,7 +231,11 @@ def one_run(run: str, path: Path) -> tuple[dict, list[str]]:
                     process.kill()
         assert process.returncode == 0, f"the {run} run failed:\n{log.read_text()[-3000:]}"
         raw = json.loads(out.read_text())
-        return {k: to_nodes(v) for k, v in raw.items()}, sorted(os.listdir(workdir))
+        capability = raw.pop("capability", None)
+        result = {k: to_nodes(v) for k, v in raw.items()}
+        if capability is not None:
+            result["capability"] = capability
+        return result, sorted(os.listdir(workdir))
 
 
 # All runs of the session, PARALLEL_RUNS at a time (one kernel per core), started as soon as
@@ -232,6 +262,11 @@ def start_runs(paths: list[Path], run_by_nbval: set[Path] = frozenset()) -> None
                 _started[path, run] = _pool.submit(one_run, run, path)
 
 
+def run_by_nbval(paths: set[Path]) -> None:
+    """Note the lessons whose run B is nbval's in this session, without starting any run."""
+    _run_by_nbval.update(Path(p) for p in paths)
+
+
 def stop_runs() -> None:
     """Drop the runs that have not started (a session cut short); wait for the others."""
     if _pool is not None:
@@ -250,6 +285,7 @@ def runs(path: Path) -> tuple[list[dict], list[str]]:
     else:
         friendly, _ = _started[path, "friendly"].result()
     results = {**hostile, **friendly}
+    _capabilities[path] = results.pop("capability")
     committed = nbformat.read(path, as_version=4)
     cells = [(i, c) for i, c in enumerate(committed.cells) if c.cell_type == "code"]
     rows = [
@@ -259,6 +295,9 @@ def runs(path: Path) -> tuple[list[dict], list[str]]:
         )
     ]
     return rows, leftovers
+
+
+_capabilities: dict[Path, str] = {}  # the CPU kernels each lesson's run A used
 
 
 def to_nodes(per_cell: list) -> list:
@@ -292,6 +331,17 @@ parametrize = pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_foreign_cwd_and_no_display_give_the_committed_outputs(path: Path):
     diffs = differences(compared_rows(path, "hostile"), "hostile")
     assert not diffs, "\n".join(diffs)
+
+
+@parametrize
+def test_run_a_computes_with_another_cpus_kernels(path: Path):
+    runs(path)
+    wanted = other_cpu_kernels()
+    if wanted is None:
+        pytest.skip("this CPU runs torch's scalar kernels already: there is no other set to try")
+    assert _capabilities[path].lower() == wanted, (
+        f"run A's kernel computed with {_capabilities[path]}, not {wanted}"
+    )
 
 
 @parametrize
