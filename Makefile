@@ -44,7 +44,8 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg
+	$(VENV)/bin/pytest -n auto --dist loadscope --no-loadscope-reorder \
+		--nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg
 
 # Every lesson's hostile determinism run, 20 times each, with per-run wall times; fails on a
 # run that missed a wake-up or was slow enough to have waited a cell timeout.

@@ -1,14 +1,87 @@
-"""Start the determinism runs early; say at the end whether the browser tests ran."""
+"""Spread the suite over pytest-xdist's workers; start the determinism runs early when there
+is only one process; say at the end whether the browser tests ran."""
 
 from __future__ import annotations
 
+import os
+import re
 from collections import Counter
 from pathlib import Path
 
 import nbformat
 import pytest
 
+# Idle OpenMP threads sleep instead of spinning (libgomp's default is to spin a while): every
+# kernel, Lab and nbgrader process of the suite inherits this. Two workers share 2 cores, and a
+# kernel's spinning thread takes CPU the other worker needs (nbval over lessons 01-04 in two
+# processes: 22.6 s spinning, 18.3 s passive); no result changes, only who waits how.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 _determinism_modules = []
+
+# Seconds a group of tests takes on its own here (2 cores, idle machine, 2 Dec 2026). Only the
+# order matters: `make test` runs `-n auto --dist loadscope --no-loadscope-reorder`, which hands
+# out whole groups (pytest_xdist_make_scheduler) in collection order, so the longest go first
+# and the workers end together. A group not listed is a few seconds.
+GROUP_SECONDS = {
+    "tests/test_assignments.py": 66,
+    "determinism:05_training": 53,
+    "tests/browser/test_decks.py": 30,
+    "nbval:05_training": 27,
+    "determinism:06_transformer_block": 25,
+    "browser-lab:04_depth_and_seeds": 22,
+    "tests/browser/test_handouts.py": 21,
+    "browser-lab:06_transformer_block": 20,
+    "browser-lab:01_gelu": 16,
+    "determinism:04_depth_and_seeds": 15,
+    "browser-lab:02_deep_mlp_and_shortcuts": 14,
+    "browser-lab:03_gradient_comparison": 13,
+    "tests/browser/test_live_slides.py": 13,
+    "determinism:01_gelu": 11,
+    "nbval:06_transformer_block": 11,
+    "browser-lab:checks": 11,
+    "determinism:02_deep_mlp_and_shortcuts": 8,
+    "determinism:03_gradient_comparison": 8,
+    "nbval:04_depth_and_seeds": 7,
+}
+
+
+def group_of(nodeid: str) -> str:
+    """The tests that must share a worker: one lesson's nbval cells (one kernel, in order), one
+    lesson's determinism tests (one run of it), each lesson's Lab test, else a file (its module
+    fixtures are built once). From the test id alone: xdist's controller has only the ids."""
+    path, _, name = nodeid.partition("::")
+    lesson = re.search(r"\[(\d\d_\w+)\]$", name)
+    if path.endswith(".ipynb"):
+        return f"nbval:{Path(path).stem}"
+    if path.endswith("/test_determinism.py") and lesson:
+        return f"determinism:{lesson[1]}"
+    if path.endswith("/test_lab.py"):
+        return f"browser-lab:{lesson[1]}" if lesson else "browser-lab:checks"
+    return path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadscope`` with the scopes of :func:`group_of`. (Not ``--dist loadgroup``: with
+    pytest 9.2 its marks change no test id, so xdist 3.8 spreads every test on its own.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LessonScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return LessonScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    groups = {item: group_of(item.nodeid) for item in items}
+    first_seen = {}
+    for item in items:
+        first_seen.setdefault(groups[item], len(first_seen))
+    # Stable: the tests of a group keep their order (nbval's cells must).
+    items.sort(key=lambda item: (-GROUP_SECONDS.get(groups[item], 0), first_seen[groups[item]]))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -38,6 +111,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if nbval[path] == sum(c.cell_type == "code" for c in nbformat.read(path, 4).cells)
     }
     module = determinism[0].module
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each worker collects every test but runs only its share: a lesson is run when its
+        # first determinism test asks for it, and the other worker keeps the other core busy.
+        module.run_by_nbval(whole)
+        return
     module.start_runs(paths, run_by_nbval=whole)
     _determinism_modules.append(module)
     items[:] = [item for item in items if item not in determinism] + determinism
@@ -75,3 +153,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     else:
         summary = ", ".join(f"{n} {o}" for o, n in counts.items() if n)
         terminalreporter.write_sep("-", f"browser tests: RAN ({summary})", bold=True)
+
