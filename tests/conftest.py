@@ -153,4 +153,3 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     else:
         summary = ", ".join(f"{n} {o}" for o, n in counts.items() if n)
         terminalreporter.write_sep("-", f"browser tests: RAN ({summary})", bold=True)
-

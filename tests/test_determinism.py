@@ -231,10 +231,7 @@ def one_run(run: str, path: Path) -> tuple[dict, list[str]]:
                     process.kill()
         assert process.returncode == 0, f"the {run} run failed:\n{log.read_text()[-3000:]}"
         raw = json.loads(out.read_text())
-        capability = raw.pop("capability", None)
-        result = {k: to_nodes(v) for k, v in raw.items()}
-        if capability is not None:
-            result["capability"] = capability
+        result = {k: to_nodes(v) if isinstance(v, list) else v for k, v in raw.items()}
         return result, sorted(os.listdir(workdir))
 
 
@@ -274,9 +271,10 @@ def stop_runs() -> None:
 
 
 @functools.cache
-def runs(path: Path) -> tuple[list[dict], list[str]]:
+def runs(path: Path) -> tuple[list[dict], list[str], str]:
     """Per code cell: the committed cell and its outputs in each run; files the hostile run
-    left in its cwd. Computed once per session and shared by the tests below.
+    left in its cwd; the CPU kernels its kernel used. Computed once per session and shared by
+    the tests below.
     """
     start_runs([path])  # already queued when tests/conftest.py saw this test collected
     hostile, leftovers = _started[path, "hostile"].result()
@@ -285,7 +283,6 @@ def runs(path: Path) -> tuple[list[dict], list[str]]:
     else:
         friendly, _ = _started[path, "friendly"].result()
     results = {**hostile, **friendly}
-    _capabilities[path] = results.pop("capability")
     committed = nbformat.read(path, as_version=4)
     cells = [(i, c) for i, c in enumerate(committed.cells) if c.cell_type == "code"]
     rows = [
@@ -294,10 +291,7 @@ def runs(path: Path) -> tuple[list[dict], list[str]]:
             cells, results["hostile"], results["friendly"], results["rerun"], strict=True
         )
     ]
-    return rows, leftovers
-
-
-_capabilities: dict[Path, str] = {}  # the CPU kernels each lesson's run A used
+    return rows, leftovers, results["capability"]
 
 
 def to_nodes(per_cell: list) -> list:
@@ -335,13 +329,11 @@ def test_foreign_cwd_and_no_display_give_the_committed_outputs(path: Path):
 
 @parametrize
 def test_run_a_computes_with_another_cpus_kernels(path: Path):
-    runs(path)
+    used = runs(path)[2]
     wanted = other_cpu_kernels()
     if wanted is None:
         pytest.skip("this CPU runs torch's scalar kernels already: there is no other set to try")
-    assert _capabilities[path].lower() == wanted, (
-        f"run A's kernel computed with {_capabilities[path]}, not {wanted}"
-    )
+    assert used.lower() == wanted, f"run A's kernel computed with {used}, not {wanted}"
 
 
 @parametrize
