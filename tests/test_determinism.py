@@ -5,10 +5,13 @@ Each ``notebooks/NN_name.ipynb`` is executed with nbclient in two fresh kernels 
 in the background from the moment these tests are collected:
 
 - run A, the hostile one: the working directory is an empty temporary folder (not
-  ``notebooks/``), ``MPLBACKEND=Agg`` and no ``DISPLAY`` (a headless server), and torch's CPU
-  kernels for another instruction set than this CPU's best (``ATEN_CPU_CAPABILITY``: AVX2 on
-  an AVX-512 machine, the scalar kernels on an AVX2 one), which round as another CPU would:
-  a printed digit that holds on one CPU only fails here, on any machine;
+  ``notebooks/``), ``MPLBACKEND=Agg`` and no ``DISPLAY`` (a headless server), and the
+  arithmetic of another CPU: torch's kernels for another instruction set than this CPU's best
+  (``ATEN_CPU_CAPABILITY``: AVX2 on an AVX-512 machine, the scalar kernels on an AVX2 one) and
+  MKL's matrix products on its processor-independent path (``MKL_CBWR=COMPATIBLE``; MKL
+  otherwise takes other code on an AMD EPYC than on an Intel Xeon). Both round as another CPU
+  would, so a printed digit that holds on one CPU only fails here, on any machine
+  (``python -m tools.kernel_sweep`` tries every combination this machine can imitate);
 - run B, the friendly one: the working directory is the notebook's folder, as in JupyterLab.
 
 Then, in run A's kernel, every code cell after the first (the imports) is run once more, from the
@@ -158,7 +161,23 @@ def notebook_client(nb: nbformat.NotebookNode, **kwargs) -> NotebookClient:
 
 # What torch.backends.cpu.get_cpu_capability() reports -> the next one down.
 OTHER_CPU_KERNELS = {"AVX512": "avx2", "AVX2": "default"}
-CAPABILITY_PROBE = "import torch as _t; print(_t.backends.cpu.get_cpu_capability()); del _t"
+# MKL's own name for the branch it computes on; mkl_cbwr_get(MKL_CBWR_BRANCH) answers it as 3.
+OTHER_MKL_BRANCH = "COMPATIBLE"
+MKL_BRANCH_CODES = {1: "OFF", 2: "AUTO", 3: "COMPATIBLE", 10: "AVX2", 12: "AVX512", 14: "AVX512"}
+# Run in run A's kernel, after the lesson: the CPU kernels torch used and MKL's branch (None
+# where this torch has no MKL of its own, e.g. another platform's build).
+CAPABILITY_PROBE = """
+def _probe():
+    import ctypes, json, pathlib, torch
+    try:
+        mkl = ctypes.CDLL(str(pathlib.Path(torch.__file__).parent / "lib" / "libtorch_cpu.so"))
+        branch = mkl.mkl_serv_cbwr_get(1)  # MKL_CBWR_BRANCH
+    except (OSError, AttributeError):
+        branch = None
+    print(json.dumps({"torch": torch.backends.cpu.get_cpu_capability(), "mkl": branch}))
+_probe()
+del _probe
+"""
 
 
 @functools.cache
@@ -169,9 +188,17 @@ def other_cpu_kernels() -> str | None:
     return OTHER_CPU_KERNELS.get(torch.backends.cpu.get_cpu_capability())
 
 
+def other_cpu_environment() -> dict[str, str]:
+    """What run A's kernel gets on top of this environment: another CPU's arithmetic."""
+    env = {"MKL_CBWR": OTHER_MKL_BRANCH}
+    if other_cpu_kernels():
+        env["ATEN_CPU_CAPABILITY"] = other_cpu_kernels()
+    return env
+
+
 def run_hostile(path: Path, workdir: str) -> dict[str, list]:
-    """Run A (foreign cwd, no display, other CPU kernels: its caller sets those); then every
-    cell re-run bottom-up in the same kernel; last, which CPU kernels the kernel used."""
+    """Run A (foreign cwd, no display, another CPU's arithmetic: its caller sets those); then
+    every cell re-run bottom-up in the same kernel; last, which CPU kernels the kernel used."""
     nb = prepared(path)
     client = notebook_client(nb)
     client.reset_execution_trackers()
@@ -189,7 +216,7 @@ def run_hostile(path: Path, workdir: str) -> dict[str, list]:
         probe = nbformat.v4.new_code_cell(CAPABILITY_PROBE)
         nb.cells.append(probe)  # nbclient looks a cell up by its index
         client.execute_cell(probe, len(nb.cells) - 1, client.code_cells_executed + 1)
-    capability = "".join(o.get("text", "") for o in probe.outputs).strip()
+    capability = json.loads("".join(o.get("text", "") for o in probe.outputs))
     return {"hostile": first_run, "rerun": rerun, "capability": capability}
 
 
@@ -214,8 +241,8 @@ def one_run(run: str, path: Path) -> tuple[dict, list[str]]:
         out = Path(scratch) / "out.json"
         command = [sys.executable, __file__, run, str(path), str(workdir), str(out)]
         env = dict(os.environ)
-        if run == "hostile" and other_cpu_kernels():
-            env["ATEN_CPU_CAPABILITY"] = other_cpu_kernels()  # the kernel inherits it
+        if run == "hostile":
+            env.update(other_cpu_environment())  # the kernel inherits it
         log = Path(scratch) / "run.log"
         with log.open("w") as sink:  # a file, not a pipe: no pipe can fill up
             process = subprocess.Popen(
@@ -271,10 +298,10 @@ def stop_runs() -> None:
 
 
 @functools.cache
-def runs(path: Path) -> tuple[list[dict], list[str], str]:
+def runs(path: Path) -> tuple[list[dict], list[str], dict]:
     """Per code cell: the committed cell and its outputs in each run; files the hostile run
-    left in its cwd; the CPU kernels its kernel used. Computed once per session and shared by
-    the tests below.
+    left in its cwd; the CPU kernels its kernel used (``{"torch": ..., "mkl": ...}``). Computed
+    once per session and shared by the tests below.
     """
     start_runs([path])  # already queued when tests/conftest.py saw this test collected
     hostile, leftovers = _started[path, "hostile"].result()
@@ -329,11 +356,20 @@ def test_foreign_cwd_and_no_display_give_the_committed_outputs(path: Path):
 
 @parametrize
 def test_run_a_computes_with_another_cpus_kernels(path: Path):
-    used = runs(path)[2]
+    used = runs(path)[2]["torch"]
     wanted = other_cpu_kernels()
     if wanted is None:
         pytest.skip("this CPU runs torch's scalar kernels already: there is no other set to try")
     assert used.lower() == wanted, f"run A's kernel computed with {used}, not {wanted}"
+
+
+@parametrize
+def test_run_a_multiplies_matrices_on_mkls_other_branch(path: Path):
+    code = runs(path)[2]["mkl"]
+    if code is None:
+        pytest.skip("this torch has no MKL of its own to ask")
+    used = MKL_BRANCH_CODES.get(code, f"branch {code}")
+    assert used == OTHER_MKL_BRANCH, f"run A's MKL computed on {used}, not {OTHER_MKL_BRANCH}"
 
 
 @parametrize
