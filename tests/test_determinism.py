@@ -9,9 +9,10 @@ in the background from the moment these tests are collected:
   arithmetic of another CPU: torch's kernels for another instruction set than this CPU's best
   (``ATEN_CPU_CAPABILITY``: AVX2 on an AVX-512 machine, the scalar kernels on an AVX2 one) and
   MKL's matrix products on its processor-independent path (``MKL_CBWR=COMPATIBLE``; MKL
-  otherwise takes other code on an AMD EPYC than on an Intel Xeon). Both round as another CPU
-  would, so a printed digit that holds on one CPU only fails here, on any machine
-  (``python -m tools.kernel_sweep`` tries every combination this machine can imitate);
+  otherwise takes other code on an AMD EPYC than on an Intel Xeon), on one thread (sums split
+  over fewer threads add in another order; a learner's laptop has more or fewer cores). All
+  round as another CPU would, so a printed digit that holds on one CPU only fails here, on any
+  machine (``python -m tools.kernel_sweep`` tries every combination this machine can imitate);
 - run B, the friendly one: the working directory is the notebook's folder, as in JupyterLab.
 
 Then, in run A's kernel, every code cell after the first (the imports) is run once more, from the
@@ -164,8 +165,8 @@ OTHER_CPU_KERNELS = {"AVX512": "avx2", "AVX2": "default"}
 # MKL's own name for the branch it computes on; mkl_cbwr_get(MKL_CBWR_BRANCH) answers it as 3.
 OTHER_MKL_BRANCH = "COMPATIBLE"
 MKL_BRANCH_CODES = {1: "OFF", 2: "AUTO", 3: "COMPATIBLE", 10: "AVX2", 12: "AVX512", 14: "AVX512"}
-# Run in run A's kernel, after the lesson: the CPU kernels torch used and MKL's branch (None
-# where this torch has no MKL of its own, e.g. another platform's build).
+# Run in run A's kernel, after the lesson: the CPU kernels torch used, MKL's branch (None where
+# this torch has no MKL of its own, e.g. another platform's build) and torch's thread count.
 CAPABILITY_PROBE = """
 def _probe():
     import ctypes, json, pathlib, torch
@@ -174,7 +175,8 @@ def _probe():
         branch = mkl.mkl_serv_cbwr_get(1)  # MKL_CBWR_BRANCH
     except (OSError, AttributeError):
         branch = None
-    print(json.dumps({"torch": torch.backends.cpu.get_cpu_capability(), "mkl": branch}))
+    print(json.dumps({"torch": torch.backends.cpu.get_cpu_capability(), "mkl": branch,
+                      "threads": torch.get_num_threads()}))
 _probe()
 del _probe
 """
@@ -190,7 +192,7 @@ def other_cpu_kernels() -> str | None:
 
 def other_cpu_environment() -> dict[str, str]:
     """What run A's kernel gets on top of this environment: another CPU's arithmetic."""
-    env = {"MKL_CBWR": OTHER_MKL_BRANCH}
+    env = {"MKL_CBWR": OTHER_MKL_BRANCH, "OMP_NUM_THREADS": "1"}
     if other_cpu_kernels():
         env["ATEN_CPU_CAPABILITY"] = other_cpu_kernels()
     return env
@@ -370,6 +372,12 @@ def test_run_a_multiplies_matrices_on_mkls_other_branch(path: Path):
         pytest.skip("this torch has no MKL of its own to ask")
     used = MKL_BRANCH_CODES.get(code, f"branch {code}")
     assert used == OTHER_MKL_BRANCH, f"run A's MKL computed on {used}, not {OTHER_MKL_BRANCH}"
+
+
+@parametrize
+def test_run_a_computes_on_one_thread(path: Path):
+    threads = runs(path)[2]["threads"]
+    assert threads == 1, f"run A's kernel computed on {threads} threads, not 1"
 
 
 @parametrize
