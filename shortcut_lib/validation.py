@@ -12,6 +12,12 @@ import numpy as np
 import torch
 
 __all__ = [
+    "check_module",
+    "check_trainable",
+    "check_device",
+    "check_has_values",
+    "check_finite_result",
+    "check_reals",
     "check_choice",
     "check_layer_sizes",
     "check_input",
@@ -35,6 +41,12 @@ SEED_RANGE = (0, 2**64 - 1)
 
 def _kind(value: object) -> str:
     return type(value).__name__
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a tensor's repr can run to pages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def is_integer(value: object) -> bool:
@@ -122,6 +134,111 @@ def check_bool(value: object, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {value!r} ({_kind(value)})")
     return value
+
+
+def check_module(value: object, name: str = "model") -> torch.nn.Module:
+    """A built ``torch.nn.Module``. The class itself (``ExampleDeepNeuralNetwork`` where
+    ``ExampleDeepNeuralNetwork([3, 3, 1], True)`` was meant) is told apart from other slips."""
+    if isinstance(value, type) and issubclass(value, torch.nn.Module):
+        raise TypeError(
+            f"{name} must be a model, an instance of a torch.nn.Module, got the class "
+            f"{value.__name__} itself; build one first, e.g. {value.__name__}(...)"
+        )
+    if not isinstance(value, torch.nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {_short(value)} ({_kind(value)})")
+    return value
+
+
+def check_trainable(model: torch.nn.Module, name: str = "model") -> None:
+    """``model`` has at least one parameter that takes a gradient, or a clear ValueError."""
+    if not any(p.requires_grad for p in model.parameters()):
+        count = sum(1 for _ in model.parameters())
+        why = (
+            "it has no parameters"
+            if count == 0
+            else f"all {count} of its parameters have requires_grad=False"
+        )
+        raise ValueError(
+            f"{name} has nothing to train or measure: {why}; "
+            "give it parameters that require grad (model.requires_grad_(True))"
+        )
+
+
+def check_device(device: object, name: str = "device") -> torch.device:
+    """A device this torch can compute on: ``"cpu"``, ``torch.device("cpu")``, or an
+    accelerator that is really there (asking for ``"cuda"`` on a CPU-only torch says so)."""
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(
+            f"{name} must be a device name such as 'cpu' or a torch.device, got "
+            f"{_short(device)} ({_kind(device)})"
+        )
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise ValueError(
+            f"{name}={device!r} is not a device name; expected e.g. 'cpu' or 'cuda'"
+        ) from None
+    if parsed.type == "meta":
+        raise ValueError(
+            f"{name}={device!r}: the meta device holds shapes but no values, and these "
+            "computations need values; use 'cpu'"
+        )
+    available = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}
+    if parsed.type != "cpu" and not available.get(parsed.type, lambda: True)():
+        raise ValueError(
+            f"{name}={device!r} is not available on this machine (this torch has no "
+            f"{parsed.type.upper()} device); use 'cpu'"
+        )
+    return parsed
+
+
+def check_has_values(tensor: torch.Tensor, name: str) -> None:
+    """A tensor whose numbers can be read: not on the meta device (shapes only)."""
+    if tensor.device.type == "meta":
+        raise ValueError(
+            f"{name} is on the meta device, which holds shapes but no values; "
+            "these computations need values: use a CPU tensor"
+        )
+
+
+def check_finite_result(tensor: torch.Tensor, what: str, advice: str) -> None:
+    """Report a result that overflowed (or became NaN) instead of returning it.
+
+    ``what`` names the result (``"the gradient means"``); ``advice`` says what to change.
+    """
+    if tensor.device.type == "meta" or not tensor.is_floating_point():
+        return
+    finite = torch.isfinite(tensor)
+    if not bool(finite.all()):
+        bad = int((~finite).sum())
+        raise ValueError(
+            f"{what} came out NaN or infinite ({bad} of {tensor.numel()} value(s): the "
+            f"numbers overflowed or were undefined); {advice}"
+        )
+
+
+def check_reals(values: object, name: str, example: str = "[0.1, 0.5, 0.9]") -> list[float]:
+    """A non-empty list, tuple, 1-D array or tensor of finite real numbers, as floats.
+
+    Bools and strings are rejected (``[True]`` is almost always a slip for a number).
+    """
+    if isinstance(values, torch.Tensor | np.ndarray):
+        if values.ndim != 1:
+            raise ValueError(
+                f"{name} must be one-dimensional, such as {example}, got shape "
+                f"{tuple(values.shape)}"
+            )
+        if isinstance(values, torch.Tensor):
+            check_has_values(values, name)
+        values = values.tolist()
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(
+            f"{name} must be a list of numbers such as {example}, got {_short(values)} "
+            f"({_kind(values)})"
+        )
+    if len(values) == 0:
+        raise ValueError(f"{name} must hold at least one number, such as {example}; got none")
+    return [check_real(value, f"{name}[{i}]") for i, value in enumerate(values)]
 
 
 def check_choice(kind: str, value: object, options) -> None:
