@@ -12,8 +12,13 @@ import numpy as np
 import torch
 
 __all__ = [
+    "described",
+    "short_repr",
+    "type_name",
     "check_module",
     "check_trainable",
+    "check_parameters",
+    "check_matches_parameters",
     "check_device",
     "check_has_values",
     "check_finite_result",
@@ -39,11 +44,16 @@ __all__ = [
 SEED_RANGE = (0, 2**64 - 1)
 
 
-def _kind(value: object) -> str:
+def type_name(value: object) -> str:
     return type(value).__name__
 
 
-def _short(value: object, limit: int = 60) -> str:
+def described(value: object) -> str:
+    """``value`` as a message shows what was passed: its (short) repr and its type."""
+    return f"{short_repr(value)} ({type_name(value)})"
+
+
+def short_repr(value: object, limit: int = 60) -> str:
     """``repr(value)``, cut to ``limit`` characters: a tensor's repr can run to pages."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -64,7 +74,7 @@ def check_integer(
     (they are almost always a slip).
     """
     if not is_integer(value):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({_kind(value)})")
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type_name(value)})")
     value = int(value)
     if minimum is not None and value < minimum:
         if maximum is not None:
@@ -83,7 +93,9 @@ def check_positive_int(value: object, name: str, where: str = "") -> int:
     ``where`` is appended to the message, e.g. ``" in [3, 0, 1]"`` for one entry of a list.
     """
     if not is_integer(value):
-        raise TypeError(f"{name} must be a positive integer, got {value!r} ({_kind(value)}){where}")
+        raise TypeError(
+            f"{name} must be a positive integer, got {value!r} ({type_name(value)}){where}"
+        )
     if value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}{where}")
     return int(value)
@@ -92,7 +104,7 @@ def check_positive_int(value: object, name: str, where: str = "") -> int:
 def check_seed(value: object, name: str = "seed") -> int:
     """A random seed: an integer from 0 to 2**64 - 1 (what ``torch.manual_seed`` accepts)."""
     if not is_integer(value):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({_kind(value)})")
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type_name(value)})")
     low, high = SEED_RANGE
     if not low <= value <= high:
         raise ValueError(f"{name} must be an integer from 0 to 2**64 - 1, got {value!r}")
@@ -112,7 +124,7 @@ def check_real(
     message says "between"); ``positive``: the value must be > 0.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({_kind(value)})")
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type_name(value)})")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
@@ -132,7 +144,7 @@ def check_bool(value: object, name: str) -> bool:
     if isinstance(value, np.bool_):
         return bool(value)
     if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r} ({_kind(value)})")
+        raise TypeError(f"{name} must be True or False, got {value!r} ({type_name(value)})")
     return value
 
 
@@ -141,11 +153,11 @@ def check_module(value: object, name: str = "model") -> torch.nn.Module:
     ``ExampleDeepNeuralNetwork([3, 3, 1], True)`` was meant) is told apart from other slips."""
     if isinstance(value, type) and issubclass(value, torch.nn.Module):
         raise TypeError(
-            f"{name} must be a model, an instance of a torch.nn.Module, got the class "
-            f"{value.__name__} itself; build one first, e.g. {value.__name__}(...)"
+            f"{name} must be a built model (an instance of a torch.nn.Module), got the "
+            f"class {value.__name__} itself; build one first, e.g. {value.__name__}(...)"
         )
     if not isinstance(value, torch.nn.Module):
-        raise TypeError(f"{name} must be a torch.nn.Module, got {_short(value)} ({_kind(value)})")
+        raise TypeError(f"{name} must be a torch.nn.Module, got {described(value)}")
     return value
 
 
@@ -164,13 +176,57 @@ def check_trainable(model: torch.nn.Module, name: str = "model") -> None:
         )
 
 
+def check_parameters(
+    model: torch.nn.Module, name: str = "model", advice: str = "", finite: bool = True
+) -> None:
+    """Every parameter of ``model`` holds numbers (not on the meta device), finite ones
+    unless ``finite`` is False.
+
+    ``advice`` ends the message for non-finite weights (e.g. how to build a fresh model).
+    """
+    advice = advice or (
+        "the weights are already NaN or infinite (a previous run diverged?): build a new model"
+    )
+    for key, parameter in model.named_parameters():
+        check_has_values(parameter, f"{name}'s parameter {key}")
+        if finite:
+            check_finite(parameter.detach(), f"{name}'s parameter {key}", advice)
+
+
+def check_matches_parameters(
+    module: torch.nn.Module, x: torch.Tensor, name: str = "x", owner: str = "model"
+) -> None:
+    """``x`` is on the device, and of the dtype, of ``module``'s parameters (if it has any),
+    which hold values (not on the meta device): else torch's matmul error, said plainly."""
+    parameter = next(module.parameters(), None)
+    if parameter is None:
+        return
+    if parameter.device.type == "meta":
+        raise ValueError(
+            f"{owner}'s parameters are on the meta device, which holds shapes but no "
+            f"values; build the {owner} on the CPU (or move it: {owner}.to_empty(device='cpu') "
+            "and load its weights)"
+        )
+    if x.device != parameter.device:
+        where = " (a meta tensor holds no values: build it on the CPU)" if x.is_meta else ""
+        raise ValueError(
+            f"{name} is on {x.device.type}, the {owner}'s parameters on "
+            f"{parameter.device.type}; move one: {name}.to({parameter.device.type!r}){where}"
+        )
+    if x.dtype != parameter.dtype:
+        raise TypeError(
+            f"{name} dtype {x.dtype} does not match the {owner}'s parameters "
+            f"({parameter.dtype}); convert one of them, e.g. {name}.to({parameter.dtype}) "
+            f"or {owner}.to({x.dtype})"
+        )
+
+
 def check_device(device: object, name: str = "device") -> torch.device:
     """A device this torch can compute on: ``"cpu"``, ``torch.device("cpu")``, or an
     accelerator that is really there (asking for ``"cuda"`` on a CPU-only torch says so)."""
     if not isinstance(device, (str, torch.device)):
         raise TypeError(
-            f"{name} must be a device name such as 'cpu' or a torch.device, got "
-            f"{_short(device)} ({_kind(device)})"
+            f"{name} must be a device name such as 'cpu' or a torch.device, got {described(device)}"
         )
     try:
         parsed = torch.device(device)
@@ -233,8 +289,8 @@ def check_reals(values: object, name: str, example: str = "[0.1, 0.5, 0.9]") -> 
         values = values.tolist()
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise TypeError(
-            f"{name} must be a list of numbers such as {example}, got {_short(values)} "
-            f"({_kind(values)})"
+            f"{name} must be a list of numbers such as {example}, got {short_repr(values)} "
+            f"({type_name(values)})"
         )
     if len(values) == 0:
         raise ValueError(f"{name} must hold at least one number, such as {example}; got none")
@@ -290,7 +346,7 @@ def check_memory(n_bytes: float, what: str, advice: str) -> None:
 def check_mapping(value: object, name: str, example: str) -> Mapping:
     """Raise a TypeError unless ``value`` is a dict-like mapping (``example`` shows one)."""
     if not isinstance(value, Mapping):
-        raise TypeError(f"{name} must be a dict such as {example}, got {_kind(value)}")
+        raise TypeError(f"{name} must be a dict such as {example}, got {type_name(value)}")
     return value
 
 
@@ -303,7 +359,7 @@ def check_gradient_means(means: object, name: str) -> dict[str, float]:
     if not isinstance(means, Mapping):
         raise TypeError(
             f"{name} must be a dict of layer name -> gradient mean (e.g. from "
-            f"compare_gradients), got {_kind(means)}"
+            f"compare_gradients), got {type_name(means)}"
         )
     table = {}
     for key, value in means.items():
@@ -312,7 +368,7 @@ def check_gradient_means(means: object, name: str) -> dict[str, float]:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(
                 f"{name}[{key!r}] must be a number (a gradient mean), got {value!r} "
-                f"({_kind(value)})"
+                f"({type_name(value)})"
             )
         value = float(value)
         if not (math.isfinite(value) and value >= 0):

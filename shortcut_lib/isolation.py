@@ -1,0 +1,34 @@
+"""Leaving the caller's state as it was: a model's train/eval modes and torch's random state.
+
+Training, measuring or evaluating a model runs it in the mode it needs (dropout on or off),
+but a learner's model must come back in the mode it had, and the learner's own random draws
+must not shift because a library call drew from the global generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+__all__ = ["isolated"]
+
+
+@contextmanager
+def isolated(model: nn.Module, training: bool) -> Iterator[None]:
+    """Run ``model`` in train (``True``) or eval mode on a private copy of the global random
+    state; afterwards every submodule has its own mode back (mixed modes survive) and the
+    caller's random state is as it was.
+
+    Dropout draws its masks from the global state as it is at the call, so a call repeats.
+    """
+    modes = [(module, module.training) for module in model.modules()]
+    with torch.random.fork_rng(devices=[]):
+        model.train(training)
+        try:
+            yield
+        finally:
+            for module, mode in modes:
+                module.training = mode
