@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
-from .validation import check_real
+from .validation import check_real, described, short_repr
 
 __all__ = [
     "GELU",
@@ -32,6 +33,36 @@ GELU_CUBIC_COEFFICIENT = 0.044715
 
 #: The factor s inside the tanh: it makes the approximation's slope at 0, s/2, equal Φ's, 1/√(2π).
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+#: Largest ``|c|`` :class:`GELU` accepts. Far past any useful value (at ``c = 1`` the curve is
+#: already nearly a step), and small enough that ``c`` stays finite in float16 (max 65504):
+#: a coefficient that overflows the input's dtype turns ``GELU(0)`` into ``inf * 0 = NaN``.
+MAX_CUBIC_COEFFICIENT = 1000.0
+
+
+def _check_cubic_coefficient(value: object, name: str = "cubic_coefficient") -> float:
+    """A cubic coefficient as a float: finite, with ``|value| <= MAX_CUBIC_COEFFICIENT``."""
+    value = check_real(value, name)
+    if abs(value) > MAX_CUBIC_COEFFICIENT:
+        raise ValueError(
+            f"{name} must be between -{MAX_CUBIC_COEFFICIENT:g} and {MAX_CUBIC_COEFFICIENT:g}, "
+            f"got {value!r}: the published value is {GELU_CUBIC_COEFFICIENT}, and a far larger "
+            "one overflows the input's dtype (float16 above 65504, float32 above 3.4e38), "
+            "which makes GELU(0) NaN"
+        )
+    return value
+
+
+def _vanishes(coefficient: float, dtype: torch.dtype) -> bool:
+    """Does ``coefficient * x**3`` compute as ``0 * x**3`` for an ``x`` of this dtype?
+
+    Reduced-precision inputs are multiplied in float32, so a coefficient below float32's
+    smallest number counts as 0 for them too.
+    """
+    if coefficient == 0:
+        return True
+    # abs() first: np.float32 of a huge coefficient would warn about overflowing.
+    return dtype != torch.float64 and abs(coefficient) < 1e-44 and np.float32(coefficient) == 0
 
 
 def tanh_normal_cdf(
@@ -58,6 +89,13 @@ def tanh_normal_cdf(
     """
     # Python-float constants take the input's dtype and device, so float64
     # inputs stay float64 and no CPU tensor is created for a GPU input.
+    # Where x**3 overflows, a coefficient of 0 would give 0 * inf = NaN; x + 0 * x**3 is x
+    # bit for bit wherever it is finite, so the term is simply left out.
+    if isinstance(cubic_coefficient, torch.Tensor):
+        cubic = torch.where(cubic_coefficient == 0, 0.0, cubic_coefficient * x.pow(3))
+        return 0.5 * (1.0 + torch.tanh(scale * (x + cubic)))
+    if _vanishes(cubic_coefficient, x.dtype):
+        return 0.5 * (1.0 + torch.tanh(scale * x))
     return 0.5 * (1.0 + torch.tanh(scale * (x + cubic_coefficient * x.pow(3))))
 
 
@@ -73,9 +111,10 @@ class GELU(nn.Module):
     ``torch.nn.functional.gelu(x, approximate="tanh")``.
 
     Args:
-        cubic_coefficient: the constant :math:`c`. Only change it to see why
-            0.044715 is the right value (student notebook A typed 0.004715, which is
-            up to 0.029 off the exact GELU).
+        cubic_coefficient: the constant :math:`c`, between -1000 and 1000
+            (:data:`MAX_CUBIC_COEFFICIENT`). Only change it to see why 0.044715 is the
+            right value (student notebook A typed 0.004715, which is up to 0.029 off the
+            exact GELU).
 
     Shape:
         - Input: :math:`(*)`, any shape, floating point.
@@ -90,9 +129,14 @@ class GELU(nn.Module):
 
     def __init__(self, cubic_coefficient: float = GELU_CUBIC_COEFFICIENT) -> None:
         super().__init__()
-        self.cubic_coefficient = check_real(cubic_coefficient, "cubic_coefficient")
+        self.cubic_coefficient = _check_cubic_coefficient(cubic_coefficient)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(
+                f"GELU's input must be a torch.Tensor, got {described(x)}; "
+                "e.g. GELU()(torch.tensor([1.0, 2.0]))"
+            )
         return x * tanh_normal_cdf(x, self.cubic_coefficient)
 
     def extra_repr(self) -> str:
@@ -125,11 +169,87 @@ def _is_elementwise_function(spec: Callable) -> bool:
     """Does ``spec`` map a tensor to a tensor of the same shape (so it is not a factory)?"""
     probe = torch.linspace(-1.0, 1.0, 3)
     try:
-        with torch.no_grad():
+        # A random function (F.dropout, torch.rand_like) must not draw from the caller's RNG.
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
             result = spec(probe)
     except Exception:  # noqa: BLE001 - anything that fails here is simply not a function of x
         return False
     return isinstance(result, torch.Tensor) and result.shape == probe.shape
+
+
+#: Modules whose functions take numbers or arrays, not tensors autograd can follow.
+_NON_TORCH_MODULES = ("numpy", "math", "cmath", "scipy")
+
+
+def _non_torch_function(function: object) -> str | None:
+    """``"numpy"`` for ``np.tanh`` (``"math"`` for ``math.tanh``, ...), else ``None``.
+
+    Such a function may even return a tensor without gradients, so it has to be refused
+    by where it comes from, before a backward pass fails inside torch.
+    """
+    if isinstance(function, np.ufunc):
+        return "numpy"
+    module = (getattr(function, "__module__", None) or "").split(".")[0]
+    return module if module in _NON_TORCH_MODULES else None
+
+
+def _reject_non_torch_function(function: object, name: str) -> None:
+    module = _non_torch_function(function)
+    if module is not None:
+        label = f"{module}.{getattr(function, '__name__', '?')}"
+        raise TypeError(
+            f"{name} {label} is a {module} function, which autograd cannot differentiate "
+            "(it does not work on torch tensors that require grad); pass the torch version "
+            "instead, such as torch.tanh for np.tanh or math.tanh"
+            + (", or a name such as 'tanh'" if name == "activation" else "")
+        )
+
+
+def _check_tensor_function(function: object, name: str = "function") -> Callable:
+    """A callable of a tensor: a function (``torch.tanh``) or a module *instance*.
+
+    The class itself (``GELU`` where ``GELU()`` was meant) and numpy's or math's
+    functions are refused with what to pass instead.
+    """
+    if isinstance(function, type):
+        hint = f"build one first, e.g. {function.__name__}()"
+        raise TypeError(
+            f"{name} must be a function of a tensor or a module instance, got the class "
+            f"{function.__name__} itself; "
+            + (hint if issubclass(function, nn.Module) else "pass e.g. torch.tanh or GELU()")
+        )
+    _reject_non_torch_function(function, name)
+    if not callable(function):
+        raise TypeError(
+            f"{name} must be callable (a function of a tensor or a module such as GELU()), "
+            f"got {described(function)}"
+        )
+    return function
+
+
+def _call_on_tensor(function: Callable, x: torch.Tensor, name: str = "function") -> torch.Tensor:
+    """``function(x)``, with a failure inside it (a list method called on a tensor, a
+    matmul of the wrong shape) reported as this call's mistake, naming ``x``'s shape."""
+    try:
+        result = function(x)
+    except (TypeError, AttributeError) as error:
+        raise TypeError(
+            f"{name} could not be applied to x (a {x.dtype} tensor of shape "
+            f"{tuple(x.shape)}): {type(error).__name__}: {error}; {name} must take a "
+            "torch.Tensor and return one, e.g. torch.tanh or GELU()"
+        ) from error
+    except (RuntimeError, IndexError) as error:  # a ValueError is already this library's own
+        raise ValueError(
+            f"{name} failed on x of shape {tuple(x.shape)} ({x.dtype}, {x.device.type}): "
+            f"{type(error).__name__}: {error}; pass an x that {name} accepts (a model "
+            "needs x of shape (batch, in_features), with its parameters' dtype and device)"
+        ) from error
+    if not isinstance(result, torch.Tensor):
+        raise TypeError(
+            f"{name} must return a torch.Tensor, got {short_repr(result)} "
+            f"({type(result).__name__}); e.g. lambda x: 3 * x, not lambda x: 3"
+        )
+    return result
 
 
 #: Registered activation names and the factories that build them.
@@ -155,7 +275,8 @@ def make_activation(spec: ActivationSpec) -> nn.Module:
     Raises:
         ValueError: an unknown name (the message lists the valid ones).
         TypeError: anything else, including an ``nn.Module`` *instance*, which
-            would be shared by every layer.
+            would be shared by every layer, and numpy's or math's functions
+            (``np.tanh``: autograd cannot differentiate them; pass ``torch.tanh``).
     """
     if isinstance(spec, str):
         try:
@@ -179,6 +300,7 @@ def make_activation(spec: ActivationSpec) -> nn.Module:
             f"activation must be one of {valid} or a zero-argument callable returning an "
             f"nn.Module, got {spec!r} ({type(spec).__name__})"
         )
+    _reject_non_torch_function(spec, "activation")
     if not isinstance(spec, type) and _is_elementwise_function(spec):
         return Elementwise(spec)
     try:

@@ -16,10 +16,26 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 
-from .activations import GELU, tanh_normal_cdf
-from .validation import check_finite, check_integer, check_memory, check_real
+from .activations import (
+    GELU,
+    MAX_CUBIC_COEFFICIENT,
+    _call_on_tensor,
+    _check_cubic_coefficient,
+    _check_tensor_function,
+    tanh_normal_cdf,
+)
+from .validation import (
+    check_finite,
+    check_finite_result,
+    check_has_values,
+    check_integer,
+    check_memory,
+    check_real,
+    short_repr,
+)
 
 __all__ = [
     "APPROXIMATION_TARGETS",
@@ -40,8 +56,12 @@ def _normal_cdf(x: torch.Tensor) -> torch.Tensor:
     return 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
 
 
+#: What to change when an error measured on a caller's x comes out NaN or inf.
+_PRECISION_ADVICE = "measure in float64 (x.double()) on a smaller range of x"
+
+
 def _check_coefficient(value: float, name: str = "cubic_coefficient") -> float:
-    return check_real(value, name)
+    return _check_cubic_coefficient(value, name)
 
 
 def _check_target(target: str) -> str:
@@ -56,15 +76,22 @@ def x_grid(x_range: Sequence[float] = (-10.0, 10.0), num_points: int = 4001) -> 
     """Evenly spaced float64 points covering ``x_range = (low, high)``, ends included.
 
     Raises:
-        ValueError: ``low >= high``, a non-finite end, or fewer than 2 points.
+        ValueError: ``low >= high``, a non-finite end, a range wider than float64 holds
+            (``high - low`` overflows), or fewer than 2 points.
         TypeError: ``x_range`` is not a pair of numbers, ``num_points`` not an integer.
     """
     if isinstance(x_range, (str, bytes)) or not isinstance(x_range, Sequence) or len(x_range) != 2:
         raise TypeError(f"x_range must be a pair (low, high), got {x_range!r}")
-    low = _check_coefficient(x_range[0], "x_range[0]")
-    high = _check_coefficient(x_range[1], "x_range[1]")
+    low = check_real(x_range[0], "x_range[0]")
+    high = check_real(x_range[1], "x_range[1]")
     if not low < high:
         raise ValueError(f"x_range must have low < high, got {tuple(x_range)!r}")
+    if not math.isfinite(high - low):
+        # linspace steps by (high - low) / (num_points - 1): an infinite width gives NaN points.
+        raise ValueError(
+            f"x_range {tuple(x_range)!r} is too wide: high - low overflows float64; "
+            "the error is below 1e-8 beyond |x| = 10, so e.g. (-10.0, 10.0) covers it"
+        )
     num_points = check_integer(num_points, "num_points", minimum=2)
     # A measurement holds a few float64 copies of the grid.
     check_memory(num_points * 8 * 6, f"num_points={num_points:,}", "use fewer num_points")
@@ -80,12 +107,15 @@ def approximation_error(
     ``target="cdf"``: :math:`\tfrac12(1+\tanh(\sqrt{2/\pi}(x+cx^3))) - \Phi(x)`.
 
     Args:
-        x: any shape, floating point (use float64 to see errors below 1e-7).
-        cubic_coefficient: the constant :math:`c`.
+        x: any shape, floating point, finite (use float64 to see errors below 1e-7).
+        cubic_coefficient: the constant :math:`c`, between -1000 and 1000.
         target: ``"gelu"`` or ``"cdf"``.
 
     Returns:
         A tensor shaped, typed and placed like ``x``.
+
+    Raises:
+        ValueError: ``x`` holds NaN or inf, or the error itself came out NaN or inf.
 
     Example::
 
@@ -94,12 +124,41 @@ def approximation_error(
         0.000473...
     """
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point torch.Tensor, got {x!r}")
+        raise TypeError(f"x must be a floating-point torch.Tensor, got {short_repr(x)}")
+    check_has_values(x, "x")
     check_finite(x, "x")
     c = _check_coefficient(cubic_coefficient)
     if _check_target(target) == "gelu":
-        return GELU(c)(x) - torch.nn.functional.gelu(x)
-    return tanh_normal_cdf(x, c) - _normal_cdf(x)
+        error = GELU(c)(x) - torch.nn.functional.gelu(x)
+    else:
+        error = tanh_normal_cdf(x, c) - _normal_cdf(x)
+    check_finite_result(error, "the approximation error", _PRECISION_ADVICE)
+    return error
+
+
+def _as_coefficients(coefficients: object) -> torch.Tensor:
+    """``coefficients`` as a float64 tensor, or a clear error (bools are a slip for numbers)."""
+    if isinstance(coefficients, (str, bytes)):
+        raise TypeError(f"coefficients must be a 1-D sequence of numbers, got {coefficients!r}")
+    if isinstance(coefficients, torch.Tensor):
+        check_has_values(coefficients, "coefficients")
+        bools = coefficients.dtype == torch.bool
+    elif isinstance(coefficients, np.ndarray):
+        bools = coefficients.dtype == np.bool_
+    else:
+        values = coefficients if isinstance(coefficients, Sequence) else ()
+        bools = any(isinstance(value, bool | np.bool_) for value in values)
+    if bools:
+        raise TypeError(
+            f"coefficients must be numbers, got {short_repr(coefficients)} (True/False); "
+            "write e.g. [0.004715, 0.044715]"
+        )
+    try:
+        return torch.as_tensor(coefficients, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(
+            f"coefficients must be a 1-D sequence of numbers, got {short_repr(coefficients)}"
+        ) from None
 
 
 def max_error_vs_coefficient(
@@ -111,7 +170,7 @@ def max_error_vs_coefficient(
     r"""Largest :math:`|\text{error}|` over ``x_range`` for each coefficient, in one pass.
 
     Args:
-        coefficients: 1-D, the values of :math:`c` to try.
+        coefficients: 1-D, the values of :math:`c` to try (each between -1000 and 1000).
         x_range, num_points: the float64 grid on which the maximum is taken.
         target: ``"gelu"`` or ``"cdf"`` (see :func:`approximation_error`).
 
@@ -119,20 +178,17 @@ def max_error_vs_coefficient(
         float64 tensor of shape ``(len(coefficients),)``.
     """
     _check_target(target)
-    if isinstance(coefficients, (str, bytes)):
-        raise TypeError(f"coefficients must be a 1-D sequence of numbers, got {coefficients!r}")
-    try:
-        c = torch.as_tensor(coefficients, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        raise TypeError(
-            f"coefficients must be a 1-D sequence of numbers, got {coefficients!r}"
-        ) from None
+    c = _as_coefficients(coefficients)
     if c.ndim != 1 or c.numel() == 0:
         raise ValueError(
             f"coefficients must be a non-empty 1-D sequence, got shape {tuple(c.shape)}"
         )
     if not bool(torch.isfinite(c).all()):
         raise ValueError("coefficients must be finite, but some are NaN or infinite")
+    too_large = (c.abs() > MAX_CUBIC_COEFFICIENT).nonzero()
+    if too_large.numel():
+        i = int(too_large[0])
+        _check_coefficient(float(c[i]), f"coefficients[{i}]")  # raises, naming the value
     x = x_grid(x_range, num_points)
     check_memory(
         c.numel() * x.numel() * 8 * 4,
@@ -143,7 +199,9 @@ def max_error_vs_coefficient(
     error = tanh_normal_cdf(x, c[:, None]) - _normal_cdf(x)
     if target == "gelu":
         error = x * error  # GELU_c(x) - x·Φ(x) = x·(Φ_c(x) - Φ(x))
-    return error.abs().amax(dim=1)
+    worst = error.abs().amax(dim=1)
+    check_finite_result(worst, "the largest errors", "use a narrower x_range, e.g. (-10.0, 10.0)")
+    return worst
 
 
 def max_approximation_error(
@@ -227,7 +285,14 @@ def value_and_derivative(
 
     ``function`` must act elementwise (every activation does), so the gradient of
     ``function(x).sum()`` with respect to ``x`` is :math:`f'(x)` at every point.
-    Both results are detached, shaped like ``x``.
+    Both results are detached, shaped like ``x``. A function that draws random numbers
+    (dropout) draws them without moving torch's global random state.
+
+    Raises:
+        TypeError: ``function`` is a class (``GELU`` for ``GELU()``), a numpy or math
+            function (autograd cannot follow them), or does not take a tensor.
+        ValueError: ``x`` is not finite; ``function`` is not elementwise, has no
+            gradient (a step such as ``(x > 0).float()``), or overflowed.
 
     Example::
 
@@ -236,16 +301,28 @@ def value_and_derivative(
         tensor([0., 1.])
     """
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point torch.Tensor, got {x!r}")
-    if not callable(function):
-        raise TypeError(f"function must be callable, got {function!r}")
+        raise TypeError(f"x must be a floating-point torch.Tensor, got {short_repr(x)}")
+    _check_tensor_function(function)
+    check_has_values(x, "x")
+    check_finite(x, "x")
     x = x.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        y = function(x)
-        if not isinstance(y, torch.Tensor) or y.shape != x.shape:
+    with torch.enable_grad(), torch.random.fork_rng(devices=[]):
+        y = _call_on_tensor(function, x)
+        if y.shape != x.shape:
             raise ValueError(
                 f"function must map x elementwise (same shape {tuple(x.shape)}), "
-                f"got {getattr(y, 'shape', type(y).__name__)}"
+                f"got shape {tuple(y.shape)}"
             )
-        (dy,) = torch.autograd.grad(y.sum(), x)
+        dy = None
+        if y.requires_grad:
+            (dy,) = torch.autograd.grad(y.sum(), x, allow_unused=True)
+    if dy is None:
+        raise ValueError(
+            "function has no derivative autograd can follow: its output does not depend "
+            "on x through differentiable operations (a step such as (x > 0).float(), "
+            "torch.round, x.detach()); use a smooth function such as torch.sigmoid"
+        )
+    advice = "the function overflowed at these x; use smaller x, or float64 (x.double())"
+    check_finite_result(y, "function(x)", advice)
+    check_finite_result(dy, "the derivative", advice)
     return y.detach(), dy

@@ -13,13 +13,18 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .activations import _call_on_tensor, _check_tensor_function
 from .validation import (
     check_bool,
     check_finite,
+    check_has_values,
     check_layer_sizes,
+    check_matches_parameters,
     check_memory,
+    check_module,
     check_positive_int,
     check_real,
+    short_repr,
 )
 
 __all__ = [
@@ -95,9 +100,12 @@ def parameter_count(layer_sizes: Sequence[int]) -> int:
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of scalars in ``model``'s parameter tensors (each shared tensor counted once)."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    """Number of scalars in ``model``'s parameter tensors (each shared tensor counted once).
+
+    ``trainable_only=True`` counts only those with ``requires_grad``.
+    """
+    check_module(model, "model")
+    trainable_only = check_bool(trainable_only, "trainable_only")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -144,25 +152,37 @@ def linearity_gap(
     clearly non-zero number. Runs without gradients.
 
     Args:
-        function: a module or callable taking a tensor shaped like ``x``.
-        x: a floating-point input (the zero input is ``torch.zeros_like(x)``).
+        function: a module *instance* (``GELU()``, a network) or a function of a tensor
+            (``torch.tanh``), taking a tensor shaped like ``x``.
+        x: a floating-point input (the zero input is ``torch.zeros_like(x)``); for a
+            module, of its parameters' dtype and device.
         scale: the factor :math:`s` (any finite number other than 0 and 1).
+
+    Raises:
+        TypeError: ``function`` is a class, a numpy or math function, or does not take
+            or return a tensor.
+        ValueError: ``x`` is empty or not finite, ``function`` fails on ``x`` (a shape
+            it does not accept), or its output overflowed.
     """
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point torch.Tensor, got {x!r}")
+        raise TypeError(f"x must be a floating-point torch.Tensor, got {short_repr(x)}")
     scale = check_real(scale, "scale")
     if x.numel() == 0:
         raise ValueError(f"x is empty (shape {tuple(x.shape)}); expected at least one value")
+    check_has_values(x, "x")
     check_finite(x, "x")
-    if not callable(function):
-        raise TypeError(f"function must be a module or callable, got {type(function).__name__}")
+    _check_tensor_function(function)
+    if isinstance(function, nn.Module):
+        check_matches_parameters(function, x, "x", owner="function")
     if scale in (0, 1):
         raise ValueError(
             f"scale must differ from 0 and 1 (the check is trivial there), got {scale!r}"
         )
-    with torch.no_grad():
-        f0 = function(torch.zeros_like(x))
-        gap = function(scale * x) - f0 - scale * (function(x) - f0)
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        f0 = _call_on_tensor(function, torch.zeros_like(x))
+        gap = (
+            _call_on_tensor(function, scale * x) - f0 - scale * (_call_on_tensor(function, x) - f0)
+        )
     advice = f"the function overflowed or returned NaN at scale={scale!r} (try a smaller scale)"
     check_finite(gap, "function's output", advice)
     return float(gap.abs().max())

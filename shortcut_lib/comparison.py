@@ -20,13 +20,18 @@ from torch import nn
 
 from .activations import ActivationSpec
 from .architecture import deep_layer_sizes  # re-exported: lesson 03 imports it from here
-from .gradients import layer_gradient_means
+from .gradients import _check_significant_digits, layer_gradient_means
 from .model import ExampleDeepNeuralNetwork, shortcuts_disabled
 from .validation import (
+    check_device,
+    check_finite_result,
     check_gradient_means,
+    check_has_values,
     check_input,
     check_layer_sizes,
+    check_matches_parameters,
     check_memory,
+    check_module,
     check_positive_int,
     check_seed,
 )
@@ -64,11 +69,13 @@ def default_input(
 
     Shape:
         Output: :math:`(1, \text{width})`, of the given dtype (default: torch's default
-        dtype, float32 unless changed) and device.
+        dtype, float32 unless changed) and device (one this machine has, e.g. ``"cpu"``).
     """
     width = check_positive_int(width, "width")
     if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    if device is not None:
+        device = check_device(device, "device")
     check_memory(width * 4 * 8, f"width={width:,}", "use a smaller width")
     return torch.linspace(1.0, -1.0, width, dtype=dtype, device=device).unsqueeze(0)
 
@@ -87,7 +94,8 @@ def compare_gradients(
     half the cost); returns
     :math:`\operatorname{mean}|\partial \text{loss}/\partial W_i|` per layer
     (see :func:`~shortcut_lib.gradients.layer_gradient_means`). The global
-    random state is left untouched, so the result depends only on the arguments.
+    random state is left untouched, so the result depends only on the arguments
+    (a random activation such as ``F.dropout`` draws from the seeded state too).
 
     Args:
         layer_sizes: feature counts, input first; the book's ``[3, 3, 3, 3, 3, 1]``
@@ -118,12 +126,12 @@ def compare_gradients(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = ExampleDeepNeuralNetwork(sizes, use_shortcut=True, activation=activation)
-    if x is None:  # the input follows the model: its dtype (torch's default) and device
-        weight = model.layers[0][0].weight
-        x = default_input(sizes[0], dtype=weight.dtype, device=weight.device)
-    with shortcuts_disabled(model):
-        plain = layer_gradient_means(model, x)
-    return plain, layer_gradient_means(model, x)
+        if x is None:  # the input follows the model: its dtype (torch's default) and device
+            weight = model.layers[0][0].weight
+            x = default_input(sizes[0], dtype=weight.dtype, device=weight.device)
+        with shortcuts_disabled(model):
+            plain = layer_gradient_means(model, x)
+        return plain, layer_gradient_means(model, x)
 
 
 def vanishing_ratio(means: Mapping[str, float]) -> float:
@@ -141,20 +149,37 @@ def vanishing_ratio(means: Mapping[str, float]) -> float:
             :func:`~shortcut_lib.gradients.layer_gradient_means` (layer order).
 
     Returns:
-        The ratio; ``nan`` if the last layer's gradient is exactly 0 (e.g. a final
-        ReLU that outputs 0 = the target, so the loss and every gradient are 0).
+        The ratio, a finite number >= 0.
 
     Raises:
-        ValueError: ``means`` is empty.
+        ValueError: ``means`` is empty; the last layer's gradient is exactly 0, so
+            there is no ratio (e.g. a dead network: its output is exactly 0, the target,
+            so the loss and every gradient are 0); or the ratio overflows a float.
     """
     means = check_gradient_means(means, "means")
     if not means:
         raise ValueError("means is empty; expected at least one layer's gradient mean")
-    values = list(means.values())
+    names, values = list(means), list(means.values())
     first, last = float(values[0]), float(values[-1])
     if last == 0.0:
-        return math.nan
-    return first / last
+        why = (
+            "every layer's is 0: the network is dead (e.g. its output is exactly 0, the "
+            "target, so the loss and every gradient are 0); try another seed or activation"
+            if not any(values)
+            else "only the last layer's weights get no gradient (e.g. their input is all 0); "
+            "compare two other layers' means instead"
+        )
+        raise ValueError(
+            f"means[{names[-1]!r}], the last layer's gradient, is 0, so first / last is "
+            f"undefined; {why}"
+        )
+    ratio = first / last
+    if not math.isfinite(ratio):
+        raise ValueError(
+            f"first / last = {first!r} / {last!r} overflows a float (more than 1e308); "
+            "the first layer's gradient is that many times larger than the last's"
+        )
+    return ratio
 
 
 def max_weight_difference(model_a: nn.Module, model_b: nn.Module) -> float:
@@ -167,8 +192,7 @@ def max_weight_difference(model_a: nn.Module, model_b: nn.Module) -> float:
         ValueError: the models do not have the same entries or shapes.
     """
     for name, model in (("model_a", model_a), ("model_b", model_b)):
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
+        check_module(model, name)
     state_a, state_b = model_a.state_dict(), model_b.state_dict()
     if list(state_a) != list(state_b):
         raise ValueError(
@@ -183,11 +207,17 @@ def max_weight_difference(model_a: nn.Module, model_b: nn.Module) -> float:
                 f"{tuple(tensor_b.shape)} in model_b"
             )
         for which, tensor in (("model_a", tensor_a), ("model_b", tensor_b)):
+            check_has_values(tensor, f"{which}'s {name}")
             if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
                 raise ValueError(
                     f"{which}'s {name} holds NaN or infinite values, so the weights cannot "
                     "be compared; rebuild the model (its training or initialisation diverged)"
                 )
+        if tensor_a.device != tensor_b.device:
+            raise ValueError(
+                f"{name} is on {tensor_a.device} in model_a but on {tensor_b.device} in "
+                f"model_b; move one, e.g. model_b.to({str(tensor_a.device)!r})"
+            )
         if tensor_a.numel():
             diff = (tensor_a.detach().double() - tensor_b.detach().double()).abs().max().item()
             largest = max(largest, diff)
@@ -199,8 +229,8 @@ def format_gradient_table(
 ) -> str:
     """A plain-text table: one row per layer, plain and shortcut gradient means and their ratio.
 
-    Numbers are rounded to ``significant_digits`` (from about the 7th digit on, the
-    values change with the CPU and torch version).
+    Numbers are rounded to ``significant_digits``, 1 to 17 (from about the 7th digit
+    on, the values change with the CPU and torch version).
 
     Example::
 
@@ -216,7 +246,7 @@ def format_gradient_table(
         raise ValueError(
             f"plain and shortcut must have the same layers, got {list(plain)} and {list(shortcut)}"
         )
-    digits = check_positive_int(significant_digits, "significant_digits")
+    digits = _check_significant_digits(significant_digits)
 
     def number(value: float) -> str:
         # "#" keeps trailing zeros (0.3290, not 0.329) so every cell shows the same
@@ -243,9 +273,13 @@ def format_gradient_table(
 
 def _check_one_sample(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``x`` as a 1-D sample vector for ``model``, or a clear error."""
+    check_module(model, "model")
     if not isinstance(model, ExampleDeepNeuralNetwork):
         raise TypeError(f"model must be an ExampleDeepNeuralNetwork, got {type(model).__name__}")
-    check_input(x, model.layer_sizes[0], dtype=model.layers[0][0].weight.dtype)
+    weight = model.layers[0][0].weight
+    check_input(x, model.layer_sizes[0], dtype=weight.dtype)
+    check_has_values(x, "x")
+    check_matches_parameters(model, x)
     if x.numel() != model.layer_sizes[0]:
         raise ValueError(
             f"x must be one sample, shape ({model.layer_sizes[0]},) or "
@@ -281,7 +315,14 @@ def residual_stream(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
         for layer, has_shortcut in zip(model.layers, model.shortcut_mask, strict=True):
             h = h + layer(h) if has_shortcut else layer(h)
             stream.append(h.clone())
+    check_finite_result(torch.cat(stream), "the residual stream", _OVERFLOW_ADVICE)
     return stream
+
+
+_OVERFLOW_ADVICE = (
+    "the network overflowed at this x: use a smaller x, fewer layers, or float64 "
+    "(model.double() and x.double())"
+)
 
 
 def layer_jacobians(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
@@ -323,5 +364,7 @@ def layer_jacobians(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
         def step(v: torch.Tensor, layer: nn.Module = layer, add: bool = has_shortcut):
             return v + layer(v) if add else layer(v)
 
-        jacobians.append(torch.autograd.functional.jacobian(step, h).detach())
+        jacobian = torch.autograd.functional.jacobian(step, h).detach()
+        check_finite_result(jacobian, f"the Jacobian of layer {len(jacobians)}", _OVERFLOW_ADVICE)
+        jacobians.append(jacobian)
     return jacobians

@@ -10,9 +10,21 @@ from torch import nn
 
 from .activations import ActivationSpec, activation_label, make_activation
 from .architecture import parameter_count, shortcut_mask
-from .validation import check_bool, check_input, check_layer_sizes, check_memory, check_seed
+from .validation import (
+    check_bool,
+    check_input,
+    check_layer_sizes,
+    check_memory,
+    check_module,
+    check_seed,
+)
 
 __all__ = ["ExampleDeepNeuralNetwork", "make_model_pair", "shortcuts_disabled"]
+
+#: Most layers :class:`ExampleDeepNeuralNetwork` builds. The lessons use at most 300 (the
+#: overflow demonstration); building takes 0.1-0.2 ms per layer, so 10,000 layers take a
+#: second or two and a million would take minutes, with nothing to learn from it.
+MAX_LAYERS = 10_000
 
 
 class ExampleDeepNeuralNetwork(nn.Module):
@@ -31,7 +43,7 @@ class ExampleDeepNeuralNetwork(nn.Module):
 
     Args:
         layer_sizes: feature counts, input first: ``[3, 3, 3, 3, 3, 1]`` is the
-            book's five-layer network.
+            book's five-layer network; at most :data:`MAX_LAYERS` (10,000) layers.
         use_shortcut: add shortcut connections where shapes allow.
         activation: a registered name (default ``"gelu"``, the tanh GELU) or a
             zero-argument callable returning an ``nn.Module``.
@@ -61,6 +73,13 @@ class ExampleDeepNeuralNetwork(nn.Module):
     ) -> None:
         super().__init__()
         sizes = check_layer_sizes(layer_sizes)
+        if len(sizes) - 1 > MAX_LAYERS:
+            raise ValueError(
+                f"layer_sizes describes {len(sizes) - 1:,} layers, more than the {MAX_LAYERS:,} "
+                f"this network builds (at 0.1-0.2 ms per layer, building them would take "
+                f"{(len(sizes) - 1) * 1e-4:,.0f} to {(len(sizes) - 1) * 2e-4:,.0f} s); "
+                "the lessons use at most 300, e.g. deep_layer_sizes(300, 3)"
+            )
         n_parameters = parameter_count(sizes)
         check_memory(
             n_parameters * torch.empty(0).element_size(),
@@ -78,7 +97,14 @@ class ExampleDeepNeuralNetwork(nn.Module):
         self.shortcut_mask = shortcut_mask(sizes, use_shortcut)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.layer_sizes[0], dtype=self.layers[0][0].weight.dtype)
+        weight = self.layers[0][0].weight
+        check_input(x, self.layer_sizes[0], dtype=weight.dtype)
+        if x.device != weight.device:  # else torch's "not on the expected device"
+            raise ValueError(
+                f"input is on {x.device.type}, the model's parameters on "
+                f"{weight.device.type}; move one: x.to({weight.device.type!r})"
+                + (" (a meta tensor holds no values: build x there)" if x.is_meta else "")
+            )
         for layer, has_shortcut in zip(self.layers, self.shortcut_mask, strict=True):
             layer_output = layer(x)
             x = x + layer_output if has_shortcut else layer_output
@@ -138,6 +164,7 @@ def shortcuts_disabled(model: ExampleDeepNeuralNetwork) -> Iterator[ExampleDeepN
         >>> model.use_shortcut, model.shortcut_mask
         (True, [True, False])
     """
+    check_module(model, "model")
     if not isinstance(model, ExampleDeepNeuralNetwork):
         raise TypeError(f"model must be an ExampleDeepNeuralNetwork, got {type(model).__name__}")
     use_shortcut, mask = model.use_shortcut, model.shortcut_mask

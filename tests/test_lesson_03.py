@@ -223,7 +223,8 @@ def test_vanishing_ratio_is_first_over_last():
     assert vanishing_ratio(plain) == pytest.approx(0.03995, rel=1e-3)
     assert vanishing_ratio(shortcut) == pytest.approx(0.1672, rel=1e-3)
     assert vanishing_ratio({"a": 3.0, "b": 0.5, "c": 1.5}) == 2.0
-    assert math.isnan(vanishing_ratio({"a": 1.0, "b": 0.0}))
+    with pytest.raises(ValueError, match=r"means\['b'\], the last layer's gradient, is 0"):
+        vanishing_ratio({"a": 1.0, "b": 0.0})
     with pytest.raises(ValueError, match="empty"):
         vanishing_ratio({})
     with pytest.raises(TypeError, match="got list"):

@@ -1,0 +1,444 @@
+"""Bad input to the core modules (activations, approximation, architecture, model, gradients,
+comparison) gets a TypeError or ValueError that names the argument and the bad value; nothing
+returns a silent NaN, hangs, or moves torch's global random state."""
+
+import copy
+import math
+import time
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from shortcut_lib import (
+    GELU,
+    ExampleDeepNeuralNetwork,
+    approximation_error,
+    compare_gradients,
+    deep_layer_sizes,
+    default_input,
+    format_gradient_table,
+    layer_gradient_means,
+    layer_jacobians,
+    make_activation,
+    make_model_pair,
+    max_approximation_error,
+    max_error_vs_coefficient,
+    max_weight_difference,
+    minimax_cubic_coefficient,
+    print_gradients,
+    residual_stream,
+    value_and_derivative,
+    vanishing_ratio,
+    x_grid,
+)
+from shortcut_lib.architecture import count_parameters, linearity_gap
+from shortcut_lib.model import MAX_LAYERS, shortcuts_disabled
+
+X3 = torch.tensor([[1.0, 0.0, -1.0]])
+PAIR = torch.tensor([-1.0, 2.0])
+META = torch.zeros(1, 3, device="meta")
+
+
+def model_a():
+    return make_model_pair([3, 3, 1])[0]
+
+
+def short_model():
+    return make_model_pair([3, 3, 3, 3, 3, 1])[1]
+
+
+def frozen_model():
+    model = make_model_pair([3, 3, 1])[1]
+    model.layers[0].requires_grad_(False)
+    return model
+
+
+def on_meta(model):
+    return copy.deepcopy(model).to("meta")
+
+
+# --- the tanh GELU's constant and the measurements of its error ---------------------------
+
+
+@pytest.mark.parametrize(
+    "call, shown",
+    [
+        (lambda: GELU(1e308), r"1e\+308"),
+        (lambda: GELU(1e39), r"1e\+39"),
+        (lambda: GELU(-1001), r"-1001\.0"),
+        (lambda: approximation_error(X3, 1e39), r"1e\+39"),
+        (lambda: max_approximation_error(2e3), r"2000\.0"),
+        (lambda: minimax_cubic_coefficient(bracket=(0.0, 1e5)), r"100000\.0"),
+    ],
+)
+def test_a_cubic_coefficient_that_would_overflow_is_refused(call, shown):
+    with pytest.raises(
+        ValueError,
+        match=rf"(cubic_coefficient|bracket\[1\]) must be between "
+        rf"-1000 and 1000, got {shown}: .*overflows",
+    ):
+        call()
+
+
+def test_max_error_vs_coefficient_names_the_coefficient_out_of_range():
+    with pytest.raises(
+        ValueError, match=r"coefficients\[1\] must be between -1000 and 1000, got 1e\+39"
+    ):
+        max_error_vs_coefficient([0.04, 1e39])
+
+
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        (lambda: GELU(0.0)(torch.tensor([1e13])), 1e13),
+        (lambda: GELU(1e-300)(torch.tensor([1e13])), 1e13),
+        (lambda: approximation_error(torch.tensor([1e13]), 0.0), 0.0),
+        (lambda: max_error_vs_coefficient([0.0], x_range=(-1e103, 1e103)), 0.0),
+        (lambda: max_approximation_error(0.0, x_range=(-1e103, 1e103)), 0.0),
+    ],
+)
+def test_a_zero_coefficient_with_an_overflowing_cube_is_not_nan(call, expected):
+    # x**3 overflows to inf; 0 * inf would be NaN, but the cubic term is 0 there.
+    result = torch.as_tensor(call()).double().reshape(-1)
+    assert bool(torch.isfinite(result).all())
+    assert result.tolist() == pytest.approx([expected] * result.numel(), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: x_grid([-1e308, 1e308], 5),
+        lambda: max_approximation_error(0.044715, x_range=(-1e308, 1e308)),
+        lambda: max_error_vs_coefficient([0.04], x_range=(-1e308, 1e308)),
+    ],
+)
+def test_an_x_range_wider_than_float64_blames_x_range(call):
+    with pytest.raises(ValueError, match=r"^x_range \(-1e\+308, 1e\+308\) is too wide: high - low"):
+        call()
+
+
+@pytest.mark.parametrize(
+    "coefficients, error, pattern",
+    [
+        ([True, False], TypeError, r"coefficients must be numbers, got \[True, False\]"),
+        (torch.tensor([True, False]), TypeError, r"coefficients must be numbers, got tensor\(\["),
+        (np.array([True, False]), TypeError, r"coefficients must be numbers, got array\(\["),
+        ([0.01, np.bool_(True)], TypeError, r"coefficients must be numbers, got \[0.01, "),
+        (
+            torch.tensor([0.01, 0.04], device="meta"),
+            ValueError,
+            r"coefficients is on the meta device, which holds shapes but no values",
+        ),
+    ],
+)
+def test_coefficients_that_are_bools_or_hold_no_values(coefficients, error, pattern):
+    with pytest.raises(error, match=pattern):
+        max_error_vs_coefficient(coefficients)
+
+
+def test_gelu_input_that_is_not_a_tensor():
+    with pytest.raises(
+        TypeError, match=r"GELU's input must be a torch.Tensor, got \[1.0, 2.0\] \(list\)"
+    ):
+        GELU()([1.0, 2.0])
+
+
+# --- functions handed to make_activation, value_and_derivative, linearity_gap --------------
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: make_activation(np.tanh), "activation numpy.tanh"),
+        (lambda: make_activation(math.tanh), "activation math.tanh"),
+        (lambda: compare_gradients([3, 3, 1], activation=np.tanh), "activation numpy.tanh"),
+        (
+            lambda: ExampleDeepNeuralNetwork([3, 3, 1], True, activation=np.tanh),
+            "activation numpy.tanh",
+        ),
+        (lambda: value_and_derivative(np.tanh, PAIR), "function numpy.tanh"),
+        (lambda: value_and_derivative(math.tanh, PAIR), "function math.tanh"),
+        (lambda: linearity_gap(np.exp, PAIR), "function numpy.exp"),
+    ],
+)
+def test_numpy_and_math_functions_are_refused_with_the_torch_one_to_use(call, name):
+    with pytest.raises(TypeError, match=rf"^{name} is a \w+ function, .*such as torch.tanh"):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call, cls",
+    [
+        (lambda: value_and_derivative(GELU, PAIR), "GELU"),
+        (lambda: linearity_gap(GELU, PAIR), "GELU"),
+        (lambda: value_and_derivative(nn.ReLU, PAIR), "ReLU"),
+        (lambda: linearity_gap(nn.ReLU, PAIR), "ReLU"),
+    ],
+)
+def test_a_function_class_instead_of_an_instance(call, cls):
+    with pytest.raises(
+        TypeError,
+        match=rf"^function must .*got the class {cls} itself; build one first, e\.g\. {cls}\(\)",
+    ):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call, error, pattern",
+    [
+        (
+            lambda: value_and_derivative(lambda x: (x > 0).float(), PAIR),
+            ValueError,
+            r"^function has no derivative autograd can follow: .*\(x > 0\)\.float\(\)",
+        ),
+        (
+            lambda: linearity_gap(nn.Linear(3, 1), torch.ones(1, 4)),
+            ValueError,
+            r"^function failed on x of shape \(1, 4\) .*mat1 and mat2",
+        ),
+        (
+            lambda: linearity_gap(nn.Linear(3, 1), torch.ones(1, 3, dtype=torch.float64)),
+            TypeError,
+            r"^x dtype torch.float64 does not match the function's parameters \(torch.float32\)",
+        ),
+        (
+            lambda: linearity_gap(lambda x: 3, PAIR),
+            TypeError,
+            r"^function must return a torch.Tensor, got 3 \(int\)",
+        ),
+        (
+            lambda: value_and_derivative(lambda x: x.tolist(), PAIR),
+            TypeError,
+            r"^function must return a torch.Tensor, got \[-1.0, 2.0\] \(list\)",
+        ),
+        (
+            lambda: value_and_derivative(F.gelu, torch.zeros(2, device="meta")),
+            ValueError,
+            r"^x is on the meta device",
+        ),
+    ],
+)
+def test_a_function_that_does_not_fit_x(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+@pytest.mark.parametrize(
+    "x, pattern",
+    [
+        (torch.tensor([1000.0]), r"^function\(x\) came out NaN or infinite \(1 of 1 value"),
+        (torch.tensor([math.nan, 2.0]), r"^x must be finite, but 1 of its 2 value\(s\)"),
+    ],
+)
+def test_value_and_derivative_reports_overflow_and_nan(x, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        value_and_derivative(torch.exp, x)
+
+
+# --- models: the class for an instance, flags, devices, dtypes, frozen models -------------
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: count_parameters(ExampleDeepNeuralNetwork), "model"),
+        (lambda: layer_gradient_means(ExampleDeepNeuralNetwork, X3), "model"),
+        (lambda: max_weight_difference(ExampleDeepNeuralNetwork, model_a()), "model_a"),
+        (lambda: max_weight_difference(model_a(), ExampleDeepNeuralNetwork), "model_b"),
+        (lambda: residual_stream(ExampleDeepNeuralNetwork, X3), "model"),
+        (lambda: shortcuts_disabled(ExampleDeepNeuralNetwork).__enter__(), "model"),
+    ],
+)
+def test_a_model_class_instead_of_an_instance(call, name):
+    with pytest.raises(
+        TypeError,
+        match=rf"^{name} must be .*got the class ExampleDeepNeuralNetwork itself; build one first",
+    ):
+        call()
+
+
+@pytest.mark.parametrize("flag", ["False", 0, None])
+def test_count_parameters_trainable_only_must_be_a_bool(flag):
+    with pytest.raises(TypeError, match=rf"^trainable_only must be True or False, got {flag!r}"):
+        count_parameters(frozen_model(), trainable_only=flag)
+    assert count_parameters(frozen_model(), trainable_only=np.bool_(True)) == 4
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda: model_a()(META), r"^input is on meta, the model's parameters on cpu; move one"),
+        (lambda: layer_gradient_means(model_a(), META), r"^x is on the meta device"),
+        (lambda: compare_gradients([3, 3, 1], x=META), r"^x is on the meta device"),
+        (lambda: residual_stream(short_model(), META), r"^x is on the meta device"),
+        (lambda: layer_gradient_means(on_meta(model_a()), META), r"^x is on the meta device"),
+        (
+            lambda: layer_gradient_means(on_meta(model_a()), X3),
+            r"^model's parameters are on the meta device",
+        ),
+        (
+            lambda: max_weight_difference(on_meta(model_a()), model_a()),
+            r"^model_a's layers.0.0.weight is on the meta device",
+        ),
+    ],
+)
+def test_meta_tensors_and_device_mismatches_are_named(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+@pytest.mark.parametrize(
+    "model, x, error, pattern",
+    [
+        (
+            nn.Linear(3, 1),
+            torch.ones(2, 4),
+            ValueError,
+            r"^model\(x\) failed for x of shape \(2, 4\)",
+        ),
+        (
+            nn.Linear(3, 1),
+            torch.ones(2, 3, dtype=torch.long),
+            TypeError,
+            r"^x must be a floating-point tensor, got dtype torch.int64",
+        ),
+        (
+            nn.Linear(3, 1),
+            torch.ones(2, 3, dtype=torch.float64),
+            TypeError,
+            r"^x dtype torch.float64 does not match the model's parameters \(torch.float32\)",
+        ),
+        (
+            nn.ReLU(),
+            X3,
+            ValueError,
+            r"^model has nothing to train or measure: it has no parameters",
+        ),
+        (
+            nn.Linear(3, 1).requires_grad_(False),
+            X3,
+            ValueError,
+            r"^model has nothing to train .*all 2 of its parameters have requires_grad=False",
+        ),
+    ],
+)
+def test_layer_gradient_means_checks_x_against_any_model(model, x, error, pattern):
+    with pytest.raises(error, match=pattern):
+        layer_gradient_means(model, x)
+
+
+def test_float16_gradients_that_underflow_to_zero_warn():
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        model = ExampleDeepNeuralNetwork(deep_layer_sizes(60, 3), False).half()
+    with pytest.warns(
+        RuntimeWarning, match=r"of the 60 gradient means are exactly 0 in torch.float16"
+    ):
+        layer_gradient_means(model, X3.half())
+
+
+def test_a_dead_float32_network_is_not_flagged_as_underflow():
+    # A dead ReLU network's gradient is really 0 (lesson 04): no warning in float32.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain, _ = compare_gradients(deep_layer_sizes(5, 3), seed=1, activation="relu")
+    assert not any(plain.values())
+
+
+@pytest.mark.parametrize(
+    "device, pattern",
+    [
+        pytest.param(
+            "cuda",
+            r"^device='cuda' is not available on this machine",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA"),
+        ),
+        ("gpu", r"^device='gpu' is not a device name"),
+        ("meta", r"^device='meta': the meta device holds shapes but no values"),
+    ],
+)
+def test_default_input_device_must_exist(device, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        default_input(3, device=device)
+
+
+@pytest.mark.parametrize(
+    "means, pattern",
+    [
+        (
+            None,
+            r"^means\['layers.4.0.weight'\], the last layer's gradient, is 0, .*network is dead",
+        ),
+        ({"a": 1.0, "b": 0.0}, r"^means\['b'\], the last layer's gradient, is 0, so first / last"),
+        ({"a": 1e300, "b": 1e-300}, r"^first / last = 1e\+300 / 1e-300 overflows"),
+    ],
+)
+def test_vanishing_ratio_is_never_nan_or_inf(means, pattern):
+    if means is None:
+        means = compare_gradients(deep_layer_sizes(5, 3), seed=1, activation="relu")[0]
+    with pytest.raises(ValueError, match=pattern):
+        vanishing_ratio(means)
+
+
+@pytest.mark.parametrize(
+    "call, shown",
+    [
+        (
+            lambda: format_gradient_table({"a": 1.0}, {"a": 2.0}, significant_digits=10**9),
+            "1000000000",
+        ),
+        (lambda: print_gradients(model_a(), X3, significant_digits=18), "18"),
+    ],
+)
+def test_significant_digits_are_bounded_by_float64(call, shown):
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match=rf"^significant_digits must be at most 17 .*got {shown}"):
+        call()
+    assert time.perf_counter() - started < 5
+
+
+def test_layer_jacobians_report_an_overflow():
+    with pytest.raises(
+        ValueError, match=r"^the Jacobian of layer 0 came out NaN or infinite .*smaller x"
+    ):
+        layer_jacobians(short_model(), torch.tensor([[1e30, 0.0, 1.0]]))
+
+
+def test_a_network_too_deep_to_build_fails_at_once():
+    started = time.perf_counter()
+    with pytest.raises(
+        ValueError, match=r"^layer_sizes describes 10,001 layers, more than the 10,000"
+    ):
+        ExampleDeepNeuralNetwork(deep_layer_sizes(MAX_LAYERS + 1, 3), True)
+    assert time.perf_counter() - started < 5
+
+
+# --- global state: random draws inside the library do not move torch's RNG ----------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: make_activation(F.dropout),
+        lambda: make_activation(torch.rand_like),
+        lambda: compare_gradients([3, 3, 1], activation=F.dropout),
+        lambda: value_and_derivative(F.dropout, torch.ones(4)),
+        lambda: linearity_gap(nn.Dropout(0.5), torch.ones(4)),
+    ],
+)
+def test_random_functions_do_not_move_the_global_rng(call):
+    state = torch.get_rng_state()
+    grad_mode = torch.is_grad_enabled()
+    call()
+    assert torch.equal(state, torch.get_rng_state())
+    assert torch.is_grad_enabled() == grad_mode
+
+
+def test_compare_gradients_with_dropout_depends_only_on_its_arguments():
+    first = compare_gradients([3, 3, 1], activation=F.dropout)
+    torch.rand(5)  # moves the global RNG: must not change the result
+    assert compare_gradients([3, 3, 1], activation=F.dropout) == first
