@@ -46,8 +46,10 @@ Backward: written out by hand, with its derivation, in
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Callable, Sequence
 from typing import Literal, NamedTuple
 
 import torch
@@ -62,7 +64,19 @@ from .population_backward import (
     autograd_gradient_means,
     manual_gradient_means,
 )
-from .validation import check_bool, check_memory, check_positive_int, check_real, check_seed
+from .validation import (
+    check_bool,
+    check_device,
+    check_finite,
+    check_finite_result,
+    check_has_values,
+    check_integer,
+    check_memory,
+    check_positive_int,
+    check_real,
+    check_reals,
+    check_seed,
+)
 
 __all__ = [
     "LAYER_NORM_EPS",
@@ -88,6 +102,17 @@ def _check_dtype(dtype: object) -> torch.dtype:
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point torch.dtype or None, got {dtype!r}")
     return dtype
+
+
+def _check_precision(dtype: torch.dtype, what: str, advice: str) -> None:
+    """Refuse float16 and bfloat16: the gradients measured here shrink (or grow) by a factor
+    per layer, and in 16 bits they round to exactly 0, or overflow, within a few dozen layers:
+    silent zeros that look like dead networks."""
+    if torch.finfo(dtype).bits < 32:
+        raise ValueError(
+            f"{what} is too coarse to measure gradients: they round to exactly 0 (or "
+            f"overflow) within a few dozen layers; {advice}"
+        )
 
 
 def _check_activation(activation: object) -> str:
@@ -151,6 +176,8 @@ def init_population_weights(
     population = check_positive_int(population, "population")
     seed = check_seed(seed)
     dtype = _check_dtype(dtype)
+    if device is not None:
+        device = check_device(device)
     n_parameters = population * depth * (width * width + width)
     # The weights, the activations and the gradients: a few copies of every parameter.
     check_memory(
@@ -244,6 +271,18 @@ def _check_weights(weights: Sequence[LayerWeights], depth: int, width: int) -> i
                 f"weights[{i}] has shapes W {tuple(w.shape)}, b {tuple(b.shape)}; expected "
                 f"W {expected_w} and b {expected_w[:2]} for layer_sizes {sizes}"
             )
+        for part, tensor in (("W", w), ("b", b)):
+            if (tensor.dtype, tensor.device) != (first.dtype, first.device):
+                raise TypeError(
+                    f"weights[{i}]'s {part} is {tensor.dtype} on {tensor.device}, but "
+                    f"weights[0]'s W is {first.dtype} on {first.device}: a population needs "
+                    f"one dtype and device, e.g. [(w.to({first.dtype}), b.to({first.dtype})) "
+                    "for w, b in weights]"
+                )
+            check_has_values(tensor, f"weights[{i}]'s {part}")
+            check_finite(
+                tensor, f"weights[{i}]'s {part}", "rebuild them, e.g. with init_population_weights"
+            )
     return population
 
 
@@ -267,6 +306,12 @@ def _prepare_input(
         )
     if x.dtype != dtype:
         raise TypeError(f"x has dtype {x.dtype} but the weights have {dtype}")
+    if x.numel() == 0:
+        raise ValueError(
+            f"x is empty (shape {tuple(x.shape)}); expected at least one sample of width "
+            f"{width}, e.g. population_input({width})"
+        )
+    check_has_values(x, "x")
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x must be finite, but it holds NaN or infinite values")
     if x.ndim == 1:
@@ -277,6 +322,11 @@ def _prepare_input(
 
 
 # --- the measurement --------------------------------------------------------------------
+
+_OVERFLOW_ADVICE = (
+    "the networks overflowed (too many layers for the dtype, or too large an input x or "
+    "residual_scale): use fewer layers, a smaller x or residual_scale, or dtype=torch.float64"
+)
 
 
 def population_gradient_means(
@@ -318,7 +368,8 @@ def population_gradient_means(
             ``(S, batch, width)``; ``None`` is ``linspace(1, -1, width)``.
         weights: explicit ``(W, b)`` per layer, shapes ``(S, out, in)``, ``(S, out)``.
         dtype: of the random weights (default: torch's default dtype; explicit
-            weights keep theirs).
+            weights keep theirs): float32 or float64. float16 and bfloat16 are
+            refused: in 16 bits the gradients round to 0 within a few dozen layers.
         method: ``"manual"`` (hand-written backward, fast) or ``"autograd"``.
         return_dead: also return why networks get no gradient (:class:`DeadNetworks`),
             from the same pass.
@@ -326,6 +377,10 @@ def population_gradient_means(
     Returns:
         Tensor of shape ``(S, depth)``; column 0 is the first layer. With
         ``return_dead=True``, the pair ``(means, DeadNetworks)``.
+
+    Raises:
+        ValueError: a gradient mean overflowed to inf or NaN (too deep for the dtype,
+            or too large an ``x`` or ``residual_scale``), instead of returning it.
 
     Example::
 
@@ -340,10 +395,17 @@ def population_gradient_means(
     if method not in ("manual", "autograd"):
         raise ValueError(f"method must be 'manual' or 'autograd', got {method!r}")
     if weights is None:
+        what = f"dtype={dtype}" if dtype is not None else f"the default dtype {_check_dtype(None)}"
+        _check_precision(_check_dtype(dtype), what, "use dtype=torch.float32 or torch.float64")
         weights = init_population_weights(depth, width, population, seed, dtype=dtype)
         population = weights[0][0].shape[0]
     else:
         population = _check_weights(weights, depth, width)
+        _check_precision(
+            weights[0][0].dtype,
+            f"the weights' dtype {weights[0][0].dtype}",
+            "convert them, e.g. [(w.double(), b.double()) for w, b in weights]",
+        )
     dtype, device = weights[0][0].dtype, weights[0][0].device
     x = _prepare_input(x, width, population, dtype, device)
     check_bool(return_dead, "return_dead")
@@ -356,6 +418,7 @@ def population_gradient_means(
             means, output_signal = manual_gradient_means(
                 weights, x, activation, shortcut, pre_layer_norm, alpha
             )
+    check_finite_result(means, "the gradient means", _OVERFLOW_ADVICE)
     if not return_dead:
         return means
     output_dead = (output_signal == 0).flatten(1).all(1)
@@ -436,7 +499,8 @@ def first_layer_gradients_by_depth(depths: Sequence[int], **options) -> DepthSwe
         **options: passed to :func:`population_gradient_means` (``width``,
             ``population``, ``activation``, ``shortcut``, ``pre_layer_norm``,
             ``residual_scale``, ``seed``, ``dtype``); ``residual_scale`` may also
-            be a callable ``depth -> alpha`` such as ``lambda d: d ** -0.5``.
+            be a function of one argument, the depth, that returns a real number
+            :math:`\alpha`, such as ``lambda d: d ** -0.5``.
 
     Returns:
         A :class:`DepthSweep`: ``first_layer``, ``dead`` and ``inside_dead``, each of
@@ -449,10 +513,10 @@ def first_layer_gradients_by_depth(depths: Sequence[int], **options) -> DepthSwe
     depths = [check_positive_int(d, f"depths[{i}]") for i, d in enumerate(depths)]
     if not depths:
         raise ValueError("depths must not be empty")
-    scale = options.pop("residual_scale", 1.0)
+    scale = _scale_by_depth(options.pop("residual_scale", 1.0))
     first, output_dead, inside_dead = [], [], []
     for depth in depths:
-        alpha = scale(depth) if callable(scale) else scale
+        alpha = scale(depth)
         means, dead = population_gradient_means(
             depth, residual_scale=alpha, return_dead=True, **options
         )
@@ -467,9 +531,27 @@ def first_layer_gradients_by_depth(depths: Sequence[int], **options) -> DepthSwe
     )
 
 
+def _scale_by_depth(scale: object) -> Callable[[int], object]:
+    """``residual_scale`` of :func:`first_layer_gradients_by_depth` as a function of depth."""
+    if not callable(scale):
+        return lambda depth: scale
+    try:
+        inspect.signature(scale).bind(1)
+    except TypeError:
+        name = getattr(scale, "__name__", type(scale).__name__)
+        raise TypeError(
+            f"residual_scale must be a number or a function of the depth such as "
+            f"lambda depth: depth ** -0.5, got {name}{inspect.signature(scale)}, which "
+            "cannot be called with one argument (the depth)"
+        ) from None
+    except ValueError:  # no signature to read (some builtins): calling it will tell
+        pass
+    return lambda depth: check_real(scale(depth), f"residual_scale({depth})")
+
+
 def gradient_quantiles(
     values: torch.Tensor,
-    quantiles: Sequence[float] = (0.25, 0.5, 0.75),
+    quantiles: Sequence[float] | float = (0.25, 0.5, 0.75),
     dim: int = 0,
     exclude: torch.Tensor | None = None,
 ) -> torch.Tensor:
@@ -477,8 +559,12 @@ def gradient_quantiles(
 
     Args:
         values: e.g. ``(S, depth)`` from :func:`population_gradient_means`
-            (``dim=0``) or ``(n_depths, S)`` (``dim=1``).
-        quantiles: in [0, 1].
+            (``dim=0``) or ``(n_depths, S)`` (``dim=1``); finite where not excluded.
+            float16 and bfloat16 values are computed in float32 and returned in
+            their own dtype.
+        quantiles: fractions in [0, 1] (0.5 is the median), a list, or a single
+            number for one quantile (then the result has no quantile dimension, as
+            with ``torch.quantile``).
         dim: the population dimension.
         exclude: optional bool mask broadcastable to ``values``: entries left out
             (e.g. dead networks, :func:`dead_networks`); where every entry is
@@ -486,20 +572,61 @@ def gradient_quantiles(
 
     Returns:
         Tensor of shape ``(len(quantiles), *rest)``: the population dimension
-        replaced by the quantiles.
+        replaced by the quantiles (``rest`` alone for a single number).
     """
     if not isinstance(values, torch.Tensor) or not values.is_floating_point():
         raise TypeError(f"values must be a floating-point tensor, got {values!r}")
+    check_has_values(values, "values")
+    dim = check_integer(dim, "dim")
     if values.ndim == 0 or not -values.ndim <= dim < values.ndim or values.shape[dim] == 0:
         raise ValueError(
             f"values must have a non-empty population dimension dim={dim!r}, "
             f"got shape {tuple(values.shape)}"
         )
-    q = torch.tensor(list(quantiles), dtype=values.dtype, device=values.device)
-    if q.numel() == 0 or bool(((q < 0) | (q > 1)).any()):
-        raise ValueError(f"quantiles must lie in [0, 1], got {list(quantiles)!r}")
+    single = isinstance(quantiles, numbers.Real) and not isinstance(quantiles, bool)
+    if single:
+        q_list = [check_real(quantiles, "quantiles")]
+    else:
+        q_list = check_reals(quantiles, "quantiles", "(0.25, 0.5, 0.75)")
+    if not all(0 <= q <= 1 for q in q_list):
+        raise ValueError(
+            f"quantiles must lie in [0, 1] (fractions: 0.5 is the median), got "
+            f"{q_list[0] if single else q_list!r}"
+        )
+    _check_exclude(exclude, values)
+    # torch.quantile computes in float32 and float64 only.
+    work = values if values.dtype in (torch.float32, torch.float64) else values.float()
+    q = torch.tensor(q_list, dtype=work.dtype, device=work.device)
     if exclude is None:
-        return torch.quantile(values, q, dim=dim)
-    if not isinstance(exclude, torch.Tensor) or exclude.dtype != torch.bool:
-        raise TypeError(f"exclude must be a bool tensor, got {exclude!r}")
-    return torch.nanquantile(values.masked_fill(exclude, float("nan")), q, dim=dim)
+        result = torch.quantile(work, q, dim=dim)
+    else:
+        result = torch.nanquantile(work.masked_fill(exclude, float("nan")), q, dim=dim)
+    result = result.to(values.dtype)
+    return result[0] if single else result
+
+
+def _check_exclude(exclude: object, values: torch.Tensor) -> None:
+    """``exclude`` of :func:`gradient_quantiles`, and ``values`` finite where it keeps them."""
+    keep = torch.ones((), dtype=torch.bool, device=values.device)
+    if exclude is not None:
+        if not isinstance(exclude, torch.Tensor) or exclude.dtype != torch.bool:
+            raise TypeError(f"exclude must be a bool tensor, got {exclude!r}")
+        check_has_values(exclude, "exclude")
+        try:
+            fits = torch.broadcast_shapes(exclude.shape, values.shape) == values.shape
+        except RuntimeError:
+            fits = False
+        if not fits:
+            raise ValueError(
+                f"exclude of shape {tuple(exclude.shape)} does not broadcast to values of "
+                f"shape {tuple(values.shape)}; give it values' shape, or size 1 where it is "
+                "the same for all, e.g. exclude=dead[:, None] for (population, depth) values"
+            )
+        keep = ~exclude
+    bad = ~torch.isfinite(values) & keep
+    if bool(bad.any()):
+        raise ValueError(
+            f"values must be finite where not excluded, but {int(bad.sum())} value(s) are NaN "
+            "or infinite (a quantile of those is undefined); leave them out with "
+            "exclude=~torch.isfinite(values)"
+        )

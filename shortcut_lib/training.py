@@ -20,14 +20,20 @@ from torch import nn
 
 from .activations import ActivationSpec
 from .architecture import deep_layer_sizes
+from .isolation import isolated
 from .model import ExampleDeepNeuralNetwork, make_model_pair
 from .validation import (
     check_choice,
     check_finite,
+    check_finite_result,
+    check_has_values,
     check_integer,
     check_memory,
+    check_module,
+    check_parameters,
     check_real,
     check_seed,
+    check_trainable,
 )
 
 __all__ = [
@@ -98,6 +104,9 @@ def make_spirals(
         ``N/2`` points, ``1.`` for the rest); both in torch's default dtype
         (float32 unless changed).
 
+    Raises:
+        ValueError: ``turns`` or ``noise`` so large that the points overflow to inf or NaN.
+
     Example::
 
         >>> X, y = make_spirals(6, noise=0.0, seed=1)
@@ -123,6 +132,12 @@ def make_spirals(
     angle = 2.0 * math.pi * turns * t + math.pi * label
     X = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=1)
     X = X + noise * torch.randn(n_points, 2, generator=generator)
+    check_finite_result(
+        X,
+        "make_spirals' points X",
+        f"turns={turns!r} or noise={noise!r} is too large for {X.dtype}; "
+        "the defaults are turns=1.5, noise=0.04",
+    )
     return X, label
 
 
@@ -200,9 +215,24 @@ def _check_data(X: torch.Tensor, y: torch.Tensor) -> None:
         )
     if not X.is_floating_point():
         raise TypeError(f"X must be a floating-point tensor, got dtype {X.dtype}")
+    check_has_values(X, "X")
+    check_has_values(y, "y")
     check_finite(X, "X")
     if not bool(((y == 0) | (y == 1)).all()):
         raise ValueError(f"y must hold class labels 0 and 1 only, got values {y.unique().tolist()}")
+
+
+_BROKEN_WEIGHTS_ADVICE = (
+    "the model's weights are already NaN or infinite (a previous run diverged?): rebuild it, "
+    "e.g. with make_classifier_pair, and train it with a smaller lr"
+)
+
+
+def _check_model(model: object, finite: bool = True) -> nn.Module:
+    """A built module whose parameters hold numbers (not on the meta device), finite ones."""
+    model = check_module(model)
+    check_parameters(model, advice=_BROKEN_WEIGHTS_ADVICE, finite=finite)
+    return model
 
 
 def _logits(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
@@ -244,8 +274,11 @@ def train(
         + (1 - y_n)\ln\bigl(1 - \sigma(z_n)\bigr)\bigr], \qquad z_n = \text{model}(x_n),
 
     (``F.binary_cross_entropy_with_logits``), back-propagates and lets the
-    optimiser update every parameter. Same data, seed, model and thread count
-    give the same history bit for bit.
+    optimiser update every parameter that requires grad (gradients are on inside,
+    even in ``torch.no_grad()``). Same data, seed, model and thread count give
+    the same history bit for bit. A model with dropout draws its masks from a
+    copy of the global random state as it is at the call: the global state is
+    left as it was, and calling again from the same state repeats the run.
 
     Args:
         model: maps :math:`(N, F)` to :math:`(N, 1)` logits, e.g. from
@@ -270,6 +303,10 @@ def train(
         A :class:`TrainingHistory` with one loss and one accuracy per step,
         measured on that step's batch before its update.
 
+    Raises:
+        ValueError: the model has nothing to train (no parameter requires grad, or the
+            loss depends on none), or its weights are already NaN or infinite.
+
     Example::
 
         >>> X, y = make_spirals(200, seed=0)
@@ -278,8 +315,8 @@ def train(
         >>> len(history.losses)
         100
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    model = _check_model(model)
+    check_trainable(model)
     _check_data(X, y)
     steps = _check_int("steps", steps, minimum=1)
     lr = _check_real("lr", lr, positive=True)
@@ -301,36 +338,44 @@ def train(
         steps * 2 * 4, f"steps={steps:,}", "use fewer steps (two numbers are kept per step)"
     )
     y = y.to(X.dtype)
-    was_training = model.training
     opt = _make_optimizer(optimizer, model.parameters(), lr, eps)
     generator = torch.Generator().manual_seed(seed)
     order = torch.arange(n_points)
     position = n_points  # start a new epoch (a fresh order) on the first mini-batch
     losses = torch.empty(steps, device=X.device)
     accuracies = torch.empty(steps, device=X.device)
-    model.train()
-    for step in range(steps):
-        if batch_size is None:
-            X_batch, y_batch = X, y
-        else:
-            if position >= n_points:
-                order = torch.randperm(n_points, generator=generator)
-                position = 0
-            index = order[position : position + batch_size]
-            position += batch_size
-            X_batch, y_batch = X[index], y[index]
-        opt.zero_grad()
-        logits = _logits(model, X_batch)
-        loss = F.binary_cross_entropy_with_logits(logits, y_batch)
-        loss.backward()
-        opt.step()
-        # Stored as tensors and converted once at the end: .item() every step would
-        # cost a synchronisation each time on a GPU.
-        losses[step] = loss.detach()
-        accuracies[step] = ((logits.detach() > 0).to(y_batch.dtype) == y_batch).float().mean()
-    model.train(was_training)
-    _warn_if_diverged(losses, lr)
+    with isolated(model, training=True), torch.enable_grad():
+        for step in range(steps):
+            if batch_size is None:
+                X_batch, y_batch = X, y
+            else:
+                if position >= n_points:
+                    order = torch.randperm(n_points, generator=generator)
+                    position = 0
+                index = order[position : position + batch_size]
+                position += batch_size
+                X_batch, y_batch = X[index], y[index]
+            opt.zero_grad()
+            logits = _logits(model, X_batch)
+            loss = F.binary_cross_entropy_with_logits(logits, y_batch)
+            _check_loss_trains(loss)
+            loss.backward()
+            opt.step()
+            # Stored as tensors and converted once at the end: .item() every step would
+            # cost a synchronisation each time on a GPU.
+            losses[step] = loss.detach()
+            accuracies[step] = ((logits.detach() > 0).to(y_batch.dtype) == y_batch).float().mean()
+    warn_if_diverged(losses.tolist(), lr)
     return TrainingHistory(losses=losses.tolist(), accuracies=accuracies.tolist())
+
+
+def _check_loss_trains(loss: torch.Tensor) -> None:
+    if not loss.requires_grad:
+        raise ValueError(
+            "the loss does not depend on any of the model's parameters that require grad, so "
+            "there is nothing to train; unfreeze the layers that compute the output, e.g. "
+            "model.requires_grad_(True)"
+        )
 
 
 _DIVERGED_ADVICE = "its weights hold NaN or inf (a diverged train?); rebuild it, lower lr"
@@ -339,18 +384,22 @@ _DIVERGED_ADVICE = "its weights hold NaN or inf (a diverged train?); rebuild it,
 DIVERGENCE_FACTOR = 10.0
 
 
-def _warn_if_diverged(losses: torch.Tensor, lr: float) -> None:
-    """Say so when training blew up, instead of returning NaN or huge losses without a word."""
-    finite = torch.isfinite(losses)
-    if not bool(finite.all()):
-        step = int((~finite).nonzero()[0])
-        what = f"the loss became {float(losses[step])} at step {step}"
-    elif float(losses[-1]) > DIVERGENCE_FACTOR * max(float(losses[0]), CHANCE_LOSS):
-        what = f"the loss grew from {float(losses[0]):.4g} to {float(losses[-1]):.4g}"
+def warn_if_diverged(
+    losses: Sequence[float], lr: float, chance_loss: float = CHANCE_LOSS, who: str = "train"
+) -> None:
+    """Say so when training blew up, instead of returning NaN or huge losses without a word:
+    a loss that became NaN or infinite, or ended ``DIVERGENCE_FACTOR`` times above the larger
+    of where it started and ``chance_loss`` (the loss of an input-blind guess)."""
+    losses = [float(loss) for loss in losses]
+    bad = next((step for step, loss in enumerate(losses) if not math.isfinite(loss)), None)
+    if bad is not None:
+        what = f"the loss became {losses[bad]} at step {bad}"
+    elif losses[-1] > DIVERGENCE_FACTOR * max(losses[0], chance_loss):
+        what = f"the loss grew from {losses[0]:.4g} to {losses[-1]:.4g}"
     else:
         return
     warnings.warn(
-        f"train diverged: {what}; lr={lr!r} is too large for this model: try a "
+        f"{who} diverged: {what}; lr={lr!r} is too large for this model: try a "
         f"learning rate 10-100 times smaller (e.g. lr={lr / 30:.2g})",
         RuntimeWarning,
         stacklevel=3,
@@ -361,13 +410,15 @@ def _warn_if_diverged(losses: torch.Tensor, lr: float) -> None:
 def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """``(mean binary cross-entropy, accuracy)`` of ``model`` on ``(X, y)``, without training.
 
-    Shapes as for :func:`train`. Accuracy counts a logit > 0 as class 1.
+    Shapes as for :func:`train`. Accuracy counts a logit > 0 as class 1. The model is
+    evaluated in eval mode (dropout off), and its mode is restored afterwards.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    # NaN weights are reported through the logits, with the same advice.
+    model = _check_model(model, finite=False)
     _check_data(X, y)
     y = y.to(X.dtype)
-    logits = _logits(model, X)
+    with isolated(model, training=False):
+        logits = _logits(model, X)
     check_finite(logits, "the model's logits", _DIVERGED_ADVICE)
     loss = F.binary_cross_entropy_with_logits(logits, y)
     accuracy = ((logits > 0).to(y.dtype) == y).float().mean()
@@ -392,10 +443,10 @@ def decision_grid(
         :math:`(R,)`, and ``probabilities`` of shape :math:`(R, R)` with
         ``probabilities[i, j]`` :math:`= \sigma(\text{model}([xs_j, ys_i]))`
         (rows follow y, as ``plt.contourf(xs, ys, probabilities)`` expects).
-        The boundary is where it crosses 0.5.
+        The boundary is where it crosses 0.5. The model is evaluated in eval mode
+        (dropout off), and its mode is restored afterwards.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    model = _check_model(model)
     extent = _check_real("extent", extent, positive=True)
     resolution = _check_int("resolution", resolution, minimum=2)
     # Points, logits and probabilities: a handful of numbers per grid point.
@@ -404,11 +455,24 @@ def decision_grid(
     parameter = next(model.parameters(), None)
     dtype = parameter.dtype if parameter is not None else torch.get_default_dtype()
     device = parameter.device if parameter is not None else None
+    # linspace steps by 2 * extent / (resolution - 1): 2 * extent must fit in the dtype.
+    largest = torch.finfo(dtype).max / 2
+    if extent > largest:
+        raise ValueError(
+            f"extent={extent!r} is too large for the model's dtype {dtype} (at most "
+            f"{largest:.3g}); the spirals lie within about [-1, 1]: the default 1.3 shows them"
+        )
     xs = torch.linspace(-extent, extent, resolution, dtype=dtype, device=device)
     ys = torch.linspace(-extent, extent, resolution, dtype=dtype, device=device)
     grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
     points = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
-    probabilities = torch.sigmoid(_logits(model, points)).reshape(resolution, resolution)
+    with isolated(model, training=False):
+        probabilities = torch.sigmoid(_logits(model, points)).reshape(resolution, resolution)
+    check_finite_result(
+        probabilities,
+        "the probabilities on the grid",
+        f"extent={extent!r} is too large for the model: use a smaller one, e.g. the default 1.3",
+    )
     return xs, ys, probabilities
 
 
@@ -424,18 +488,39 @@ def input_signal(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[fl
       of the binary cross-entropy with respect to the first layer's weight
       (``model.layers[0][0].weight``), the layer that sees the raw input.
 
-    The model's parameters and their ``.grad`` are left untouched.
+    The model's parameters and their ``.grad`` are left untouched. It is measured
+    in eval mode (its mode is restored afterwards), with gradients on even inside
+    ``torch.no_grad()``. ``X`` needs at least two points (a spread of one is undefined).
     """
+    model = _check_model(model)
     if not isinstance(model, ExampleDeepNeuralNetwork):
         raise TypeError(
             f"model must be an ExampleDeepNeuralNetwork (e.g. from make_classifier_pair), "
             f"got {type(model).__name__}"
         )
     _check_data(X, y)
-    logits = _logits(model, X)
-    loss = F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
-    (gradient,) = torch.autograd.grad(loss, model.layers[0][0].weight)
-    return float(logits.detach().std()), float(gradient.abs().mean())
+    if X.shape[0] < 2:
+        raise ValueError(
+            f"X must hold at least two points to measure the spread of the logits, got "
+            f"shape {tuple(X.shape)}; pass the whole data set, e.g. make_spirals(256)"
+        )
+    weight = model.layers[0][0].weight
+    if not weight.requires_grad:
+        raise ValueError(
+            "input_signal measures the gradient of model.layers[0][0].weight, which has "
+            "requires_grad=False; unfreeze it with model.layers[0].requires_grad_(True)"
+        )
+    with isolated(model, training=False), torch.enable_grad():
+        logits = _logits(model, X)
+        loss = F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
+        (gradient,) = torch.autograd.grad(loss, weight)
+    signal = (logits.detach().std(), gradient.abs().mean())
+    check_finite_result(
+        torch.stack(signal),
+        "input_signal's logit spread and gradient",
+        "the model overflowed on X: use smaller inputs (make_spirals' lie within about [-1, 1])",
+    )
+    return float(signal[0]), float(signal[1])
 
 
 # --- The lesson's experiment -------------------------------------------------------------
