@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..validation import check_mapping
+from ..validation import check_bool, check_mapping, check_positive_int, check_real, type_name
+from ._checks import as_float_array, check_colors, check_figsize, check_panel_count
 from .render import CachedAxesRenderer
 from .style import (
     COLORS,
@@ -23,18 +24,56 @@ from .style import (
 
 # --- Lesson 04: depth and seeds -------------------------------------------------
 
-def _band_arrays(series: Mapping[str, object]) -> dict[str, np.ndarray]:
+
+_QUARTILES_EXAMPLE = "gradient_quantiles(means), shape (3, n)"
+
+
+def _band_arrays(series: Mapping[str, object], name: str = "series") -> dict[str, np.ndarray]:
     """Each series as a float array of shape (3, n): lower quartile, median, upper quartile."""
     arrays = {}
     for label, values in series.items():
-        array = np.asarray(values, dtype=float)
-        if array.ndim != 2 or array.shape[0] != 3:
+        array = as_float_array(
+            values, f"{name}[{label!r}]", _QUARTILES_EXAMPLE, ndim=2, nan_ok=True
+        )
+        if array.shape[0] != 3:
             raise ValueError(
-                f"series {label!r} must have shape (3, n) (lower quartile, median, upper "
+                f"{name}[{label!r}] must have shape (3, n) (lower quartile, median, upper "
                 f"quartile), got shape {array.shape}"
             )
         arrays[label] = array
     return arrays
+
+
+def _positions(x: object, name: str, n: int | None = None, data: str = "") -> np.ndarray:
+    """x positions: 1-D, finite; ``n`` of them if given (one per point of ``data``)."""
+    array = as_float_array(x, name, "range(n) or [1, 2, 5, 10]")
+    if n is not None and array.size != n:
+        raise ValueError(
+            f"{name} has {array.size} positions but {data} have {n} points (shape (3, {n})); "
+            f"give one position per point"
+        )
+    return array
+
+
+def _check_limits(limits: object, name: str, log: bool = False) -> tuple[float, float]:
+    """Axis limits: two different finite numbers (> 0 and increasing on a log axis)."""
+    example = "(1e-8, 1.0)" if log else "(0, 10)"
+    if isinstance(limits, (str, bytes)) or not isinstance(limits, Sequence) or len(limits) != 2:
+        raise TypeError(f"{name} must be (low, high), such as {example}, got {limits!r}")
+    low, high = (check_real(v, f"{name}[{i}]") for i, v in enumerate(limits))
+    if log and not 0 < low < high:
+        raise ValueError(
+            f"{name} must be (low, high) with 0 < low < high on the log axis, such as "
+            f"{example}, got {tuple(limits)!r}"
+        )
+    if low == high:
+        raise ValueError(f"{name} must be two different numbers, such as {example}, got {limits!r}")
+    return low, high
+
+
+def _check_text(value: object, name: str, optional: bool = False) -> None:
+    if not (isinstance(value, str) or (optional and value is None)):
+        raise TypeError(f"{name} must be a string, got {value!r} ({type_name(value)})")
 
 
 def _floored(values: np.ndarray, floor: float) -> np.ndarray:
@@ -75,9 +114,19 @@ class BandPlot:
         figsize: tuple[float, float] = (7.0, 4.0),
         fixed_layout: bool = False,
     ) -> None:
-        if isinstance(labels, str) or not labels:
+        if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
+            raise TypeError(
+                f"labels must be a non-empty list of series names, such as ['plain', "
+                f"'shortcut'], got {labels!r} ({type_name(labels)})"
+            )
+        labels = list(labels)
+        if not labels:
             raise ValueError(f"labels must be a non-empty list of series names, got {labels!r}")
-        colors = dict(colors or {})
+        colors = check_colors(colors)
+        _check_text(xlabel, "xlabel")
+        fixed_layout = check_bool(fixed_layout, "fixed_layout")
+        if fixed_layout:
+            check_figsize(figsize)
         missing = [label for label in labels if label not in colors and label not in COLORS]
         if missing:
             raise ValueError(f"no colour for series {missing}; pass colors={{label: colour}}")
@@ -175,15 +224,15 @@ class BandPlot:
                 range and write this text in it (e.g. ``"no layer here"``), so an
                 axis kept steady does not suggest positions that do not exist.
         """
+        check_mapping(series, "series", "{'plain': quantiles, 'shortcut': quantiles}")
         arrays = _band_arrays(series)
         if sorted(arrays) != sorted(self.labels):
             raise ValueError(f"series must be {self.labels}, got {list(arrays)}")
-        x = np.asarray(x, dtype=float)
-        if x.ndim != 1 or x.size == 0:
-            raise ValueError(f"x must be a non-empty 1-d sequence, got shape {x.shape}")
+        x = _positions(x, "x")
         for label, array in arrays.items():
             if array.shape[1] != x.size:
                 raise ValueError(f"series {label!r} has {array.shape[1]} points but x has {x.size}")
+        self._check_options(title, ylim, legend, xlim, keep_ylim, mark_beyond)
         low, high = ylim if ylim is not None else _band_limits(arrays)
         current_low, current_high = self.ax.get_ylim()
         decades = math.log10(high / low)
@@ -214,6 +263,18 @@ class BandPlot:
         for label, text in zip(self.labels, self.legend.get_texts(), strict=True):
             text.set_text(texts.get(label, label))
         return self.figure
+
+    @staticmethod
+    def _check_options(title, ylim, legend, xlim, keep_ylim, mark_beyond) -> None:
+        _check_text(title, "title")
+        _check_text(mark_beyond, "mark_beyond", optional=True)
+        check_bool(keep_ylim, "keep_ylim")
+        if ylim is not None:
+            _check_limits(ylim, "ylim", log=True)
+        if xlim is not None:
+            _check_limits(xlim, "xlim")
+        if legend is not None:
+            check_mapping(legend, "legend", "{'plain': 'plain (40% dead)'}")
 
     def _mark_beyond(self, x: np.ndarray, xlim: tuple[float, float], text: str | None) -> None:
         step = float(np.min(np.diff(x))) if x.size > 1 else 1.0
@@ -266,6 +327,11 @@ def plot_gradient_bands(
         The figure (``figure.axes[0].lines`` are the medians, in ``series`` order).
     """
     check_mapping(series, "series", '{"plain": quantiles}')
+    if not series:
+        raise ValueError("series is empty; expected at least one, such as {'plain': quantiles}")
+    _band_arrays(series)  # before the figure is made
+    _positions(x, "x")
+    check_colors(colors)
     plot = BandPlot(list(series), colors=colors, xlabel=xlabel, figsize=figsize)
     return plot.update(x, series, title=title)
 
@@ -283,7 +349,7 @@ def plot_depth_panels(
         depths: x positions, shape ``(n,)``.
         panels: panel title (e.g. an activation) -> {series label -> (3, n) quartiles}.
         colors: as :func:`plot_gradient_bands`.
-        ncols: panels per row.
+        ncols: panels per row (a positive integer; at most 100 panels in all).
 
     Returns:
         The figure; panels share the y axis (same decades everywhere).
@@ -291,15 +357,33 @@ def plot_depth_panels(
     check_mapping(panels, "panels", '{"GELU": {"plain": quantiles}}')
     if not panels:
         raise ValueError("panels must not be empty")
-    arrays = {name: _band_arrays(series) for name, series in panels.items()}
-    nrows = math.ceil(len(arrays) / ncols)
+    ncols = check_positive_int(ncols, "ncols")
+    nrows = math.ceil(len(panels) / ncols)
+    check_panel_count(
+        nrows * ncols,
+        f"panels ({len(panels)} of them) in ncols={ncols} columns",
+        "plot fewer panels (or split them over several figures), with ncols at most their number",
+    )
+    arrays = {}
+    for name, series in panels.items():
+        where = f"panels[{name!r}]"
+        check_mapping(series, where, "{'plain': quantiles, 'shortcut': quantiles}")
+        if not series:
+            raise ValueError(f"{where} is empty; expected {{'plain': quantiles, ...}}")
+        arrays[name] = _band_arrays(series, where)
+    points = {array.shape[1] for series in arrays.values() for array in series.values()}
+    if len(points) > 1:
+        raise ValueError(
+            f"every series in panels must have the same number of points, got {sorted(points)}"
+        )
+    _positions(depths, "depths", points.pop(), "the series in panels")
+    colors = check_colors(colors)
     figure, axes = new_figure(
         nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), sharex=True, sharey=True, squeeze=False
     )
     low, high = _band_limits({f"{n}/{k}": v for n, s in arrays.items() for k, v in s.items()})
     log_decade_axis(axes.flat[0], low, high)  # shared: widens the limits to whole steps
     low = axes.flat[0].get_ylim()[0]  # zeros are drawn on the bottom edge
-    colors = dict(colors or {})
     x = np.asarray(depths, dtype=float)
     with figure_style():
         for ax, (name, series) in zip(axes.flat, arrays.items(), strict=False):
@@ -350,14 +434,26 @@ def plot_depth_and_dead(
     """
     check_mapping(bands, "bands", '{"plain": quantiles}')
     check_mapping(dead_fraction, "dead_fraction", '{"plain": fractions}')
-    arrays = _band_arrays(bands)
+    if not bands:
+        raise ValueError("bands is empty; expected at least one, such as {'plain': quantiles}")
+    arrays = _band_arrays(bands, "bands")
     if sorted(dead_fraction) != sorted(arrays):
         raise ValueError(
             f"bands and dead_fraction need the same labels, got {list(arrays)} and "
             f"{list(dead_fraction)}"
         )
-    colors = dict(colors or {})
-    x = np.asarray(depths, dtype=float)
+    points = {array.shape[1] for array in arrays.values()}
+    if len(points) > 1:
+        raise ValueError(f"every series in bands must have the same number of points, got {points}")
+    x = _positions(depths, "depths", points.pop(), "the series in bands")
+    for label, values in dead_fraction.items():
+        name = f"dead_fraction[{label!r}]"
+        shares = as_float_array(values, name, "[0.0, 0.25, 0.5] (one share per depth)")
+        if shares.size != x.size:
+            raise ValueError(f"{name} has {shares.size} values but depths has {x.size}")
+        if not np.all((shares >= 0) & (shares <= 1)):
+            raise ValueError(f"{name} must hold shares between 0 and 1, got {shares.tolist()}")
+    colors = check_colors(colors)
     figure, (ax_grad, ax_dead) = new_figure(
         1, 2, figsize=(10.0, 4.0), gridspec_kw={"width_ratios": [3, 2]}
     )
@@ -382,8 +478,6 @@ def plot_depth_and_dead(
         if title:
             ax_grad.set_title(title)
     return figure
-
-
 
 
 def _band_limits(series: Mapping[str, np.ndarray]) -> tuple[float, float]:

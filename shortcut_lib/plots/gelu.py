@@ -10,12 +10,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..activations import GELU_CUBIC_COEFFICIENT
-from ..validation import check_mapping
+from ..validation import check_mapping, check_real
+from ._checks import as_float_array, check_figure
 from .render import freeze_layout
 from .style import (
     COLORS,
     OKABE_ITO,
-    check_figure,
     figure_style,
     new_figure,
     power_of_ten_label,
@@ -37,14 +37,20 @@ _ACTIVATION_STYLES = {"gelu_exact": {"linewidth": 3.0}, "gelu": {"linestyle": (0
 _ERROR_FLOOR = 1e-8  # |error| is drawn on a log axis; exact zeros (crossings) sit here
 
 
-def _as_array(values: object) -> np.ndarray:
-    """A 1-D float numpy array from a tensor, array or sequence."""
-    if hasattr(values, "detach"):
-        values = values.detach().cpu().numpy()
-    array = np.asarray(values, dtype=float)
-    if array.ndim != 1:
-        raise ValueError(f"expected 1-D data, got shape {array.shape}")
-    return array
+def _as_array(values: object, name: str, example: str = "torch.linspace(-4, 4, 801)") -> np.ndarray:
+    """A 1-D, non-empty, finite float numpy array from a tensor, array or sequence."""
+    return as_float_array(values, name, example)
+
+
+def _curves(curves: Mapping[str, object], name: str, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Each curve of ``curves`` as an array the length of ``x``."""
+    arrays = {}
+    for key, values in curves.items():
+        y = _as_array(values, f"{name}[{key!r}]")
+        if y.shape != x.shape:
+            raise ValueError(f"curve {key!r} has {y.size} values but x has {x.size}")
+        arrays[key] = y
+    return arrays
 
 
 def _coefficient_color(coefficient: float) -> str:
@@ -55,11 +61,8 @@ def _coefficient_color(coefficient: float) -> str:
     return OKABE_ITO["purple"]
 
 
-def _draw_curves(ax: Axes, x: np.ndarray, curves: Mapping[str, object], ylabel: str) -> None:
-    for name, values in curves.items():
-        y = _as_array(values)
-        if y.shape != x.shape:
-            raise ValueError(f"curve {name!r} has {y.size} values but x has {x.size}")
+def _draw_curves(ax: Axes, x: np.ndarray, curves: Mapping[str, np.ndarray], ylabel: str) -> None:
+    for name, y in curves.items():
         style = {
             "color": COLORS.get(name, OKABE_ITO["sky_blue"]),
             **_ACTIVATION_STYLES.get(name, {}),
@@ -91,9 +94,12 @@ def plot_activations(
     check_mapping(values, "values", '{"gelu": y_values}')
     if derivatives is not None:
         check_mapping(derivatives, "derivatives", '{"gelu": slopes}')
-    x_array = _as_array(x)
+    x_array = _as_array(x, "x")
     if not values:
         raise ValueError("values is empty; expected at least one curve, e.g. {'gelu': ...}")
+    values = _curves(values, "values", x_array)
+    if derivatives is not None:
+        derivatives = _curves(derivatives, "derivatives", x_array)
     ncols = 1 if derivatives is None else 2
     figure, axes = new_figure(1, ncols, figsize=(5.0 * ncols, 4.0), squeeze=False)
     with figure_style():
@@ -109,13 +115,24 @@ def plot_activations(
     return figure
 
 
-def _draw_error_axes(ax: Axes, x: np.ndarray, errors: Mapping[float, object]) -> dict[float, float]:
-    """|error| against x on a log axis, one line per coefficient, maxima marked."""
-    maxima = {}
+def _error_arrays(errors: Mapping[float, object], x: np.ndarray) -> dict[float, np.ndarray]:
+    """Each coefficient's |error| as an array the length of ``x``."""
+    arrays = {}
     for coefficient, values in errors.items():
-        error = np.abs(_as_array(values))
+        check_real(coefficient, "each key of errors (a cubic coefficient such as 0.044715)")
+        error = np.abs(_as_array(values, f"errors[{coefficient!r}]"))
         if error.shape != x.shape:
             raise ValueError(f"error for c = {coefficient} has {error.size} values, x has {x.size}")
+        arrays[coefficient] = error
+    return arrays
+
+
+def _draw_error_axes(
+    ax: Axes, x: np.ndarray, errors: Mapping[float, np.ndarray]
+) -> dict[float, float]:
+    """|error| against x on a log axis, one line per coefficient, maxima marked."""
+    maxima = {}
+    for coefficient, error in errors.items():
         color = _coefficient_color(coefficient)
         maxima[coefficient] = float(error.max())
         ax.plot(
@@ -150,9 +167,10 @@ def plot_gelu_error(x: Sequence[float], errors: Mapping[float, Sequence[float]])
         floored at 1e-8 where it crosses zero) and a dotted line at each maximum.
     """
     check_mapping(errors, "errors", "{0.044715: errors_along_x}")
-    x_array = _as_array(x)
+    x_array = _as_array(x, "x")
     if not errors:
         raise ValueError("errors is empty; expected {coefficient: error values}")
+    errors = _error_arrays(errors, x_array)
     figure, ax = new_figure(figsize=(7.0, 4.0))
     with figure_style():
         _draw_error_axes(ax, x_array, errors)
@@ -160,10 +178,42 @@ def plot_gelu_error(x: Sequence[float], errors: Mapping[float, Sequence[float]])
     return figure
 
 
+def _scan_arrays(max_errors: Mapping[str, object], coefficients: np.ndarray) -> dict:
+    """Each target's worst errors as an array, one per coefficient."""
+    arrays = {}
+    for target, values in max_errors.items():
+        name = f"max_errors[{target!r}]"
+        errors = _as_array(values, name, "max_error_vs_coefficient(coefficients)")
+        if errors.shape != coefficients.shape:
+            raise ValueError(
+                f"max_errors[{target!r}] has {errors.size} values but there are "
+                f"{coefficients.size} coefficients"
+            )
+        if errors.min() < 0:
+            raise ValueError(
+                f"{name} must be worst |errors|, >= 0, got {errors.min():g} among its values"
+            )
+        arrays[target] = errors
+    return arrays
+
+
+def _check_current(current: object, current_error: object) -> None:
+    """The coefficient to mark and its error: both numbers, or both ``None``."""
+    if (current is None) != (current_error is None):
+        raise ValueError(
+            "current and current_error go together: give both (the coefficient to mark and "
+            f"its worst error, e.g. current=0.004715, current_error=0.0012) or neither; got "
+            f"current={current!r}, current_error={current_error!r}"
+        )
+    if current is not None:
+        check_real(current, "current")
+        check_real(current_error, "current_error", minimum=0.0)
+
+
 def _draw_scan_axes(
     ax: Axes,
     coefficients: np.ndarray,
-    max_errors: Mapping[str, object],
+    max_errors: Mapping[str, np.ndarray],
     current: float | None,
     current_error: float | None,
 ) -> None:
@@ -172,13 +222,7 @@ def _draw_scan_axes(
         "cdf": {"color": OKABE_ITO["sky_blue"], "linestyle": "--", "label": "CDF  Φ(x)"},
     }
     shown = []
-    for target, values in max_errors.items():
-        errors = _as_array(values)
-        if errors.shape != coefficients.shape:
-            raise ValueError(
-                f"max_errors[{target!r}] has {errors.size} values but there are "
-                f"{coefficients.size} coefficients"
-            )
+    for target, errors in max_errors.items():
         style = styles.get(target, {"color": OKABE_ITO["purple"], "label": target})
         shown.append(np.maximum(errors, _ERROR_FLOOR))
         ax.plot(coefficients, shown[-1], **style)
@@ -188,7 +232,9 @@ def _draw_scan_axes(
     if current_error is not None:
         lowest = min(lowest, max(current_error, _ERROR_FLOOR))
         highest = max(highest, current_error)
-    ax.set_ylim(10.0 ** math.floor(math.log10(lowest)), 10.0 ** math.ceil(math.log10(highest)))
+    low_exp = math.floor(math.log10(lowest))
+    # At least one decade: errors that are all one power of ten would give equal limits.
+    ax.set_ylim(10.0**low_exp, 10.0 ** max(math.ceil(math.log10(highest)), low_exp + 1))
     ax.axvline(GELU_CUBIC_COEFFICIENT, color=COLORS["gelu_exact"], linewidth=1.0, linestyle=":")
     ax.text(
         GELU_CUBIC_COEFFICIENT,
@@ -229,15 +275,18 @@ def plot_coefficient_scan(
         coefficients: 1-D values of ``c``.
         max_errors: ``"gelu"`` and/or ``"cdf"`` -> the max |error| for each
             coefficient (:func:`~shortcut_lib.approximation.max_error_vs_coefficient`).
-        current, current_error: one coefficient to mark with a dot (and its error).
+        current, current_error: one coefficient to mark with a dot and its worst error
+            (both, or neither).
 
     Returns:
         A figure with a log y axis; a dotted vertical line marks 0.044715.
     """
     check_mapping(max_errors, "max_errors", '{"gelu": errors_per_c}')
-    c = _as_array(coefficients)
+    c = _as_array(coefficients, "coefficients", "torch.linspace(0.0, 0.1, 801)")
     if not max_errors:
         raise ValueError("max_errors is empty; expected {'gelu': ..., 'cdf': ...}")
+    max_errors = _scan_arrays(max_errors, c)
+    _check_current(current, current_error)
     figure, ax = new_figure(figsize=(7.0, 4.0))
     with figure_style():
         _draw_scan_axes(ax, c, max_errors, current, current_error)
@@ -265,18 +314,24 @@ def plot_gelu_explorer_view(
     """
     check_mapping(max_errors, "max_errors", '{"gelu": errors_per_c}')
     check_figure(figure)
-    x_array, exact_array, approx_array = _as_array(x), _as_array(exact), _as_array(approximation)
+    if figure is not None and len(figure.axes) != 3:
+        raise ValueError(f"figure must have the explorer's 3 axes, got {len(figure.axes)}")
+    x_array = _as_array(x, "x")
+    exact_array, approx_array = _as_array(exact, "exact"), _as_array(approximation, "approximation")
     if not exact_array.shape == approx_array.shape == x_array.shape:
         raise ValueError(
             f"x, exact and approximation must have the same length, got {x_array.size}, "
             f"{exact_array.size} and {approx_array.size}"
         )
+    check_real(cubic_coefficient, "cubic_coefficient")
+    coefficient_array = _as_array(coefficients, "coefficients", "torch.linspace(0.0, 0.1, 801)")
+    if not max_errors:
+        raise ValueError("max_errors is empty; expected {'gelu': ..., 'cdf': ...}")
+    max_errors = _scan_arrays(max_errors, coefficient_array)
     error = approx_array - exact_array
     max_error = float(np.abs(error).max())
     if figure is None:
         figure, _ = new_figure(1, 3, figsize=(13.0, 4.0))
-    if len(figure.axes) != 3:
-        raise ValueError(f"figure must have the explorer's 3 axes, got {len(figure.axes)}")
     old_lines = figure.axes[0].lines
     if old_lines and np.array_equal(old_lines[0].get_xdata()[[0, -1]], x_array[[0, -1]]):
         # Same x range: same tick labels, the layout still fits. No layout engine at all
@@ -309,10 +364,8 @@ def plot_gelu_explorer_view(
         left.set_ylabel("GELU(x)")
         left.set_title("The curves")
         left.legend(loc="upper left")
-        _draw_error_axes(middle, x_array, {cubic_coefficient: error})
+        _draw_error_axes(middle, x_array, {cubic_coefficient: np.abs(error)})
         middle.set_title("Their difference along x")
-        _draw_scan_axes(right, _as_array(coefficients), max_errors, cubic_coefficient, max_error)
+        _draw_scan_axes(right, coefficient_array, max_errors, cubic_coefficient, max_error)
         right.set_title("Worst error against c")
     return figure
-
-

@@ -13,12 +13,12 @@ from matplotlib.text import Text
 from matplotlib.ticker import LogLocator
 
 from ..comparison import vanishing_ratio
-from ..validation import check_gradient_means
+from ..validation import check_bool, check_gradient_means
+from ._checks import check_figure
 from .style import (
     COLORS,
     GRADIENT_AXIS_LABEL,
     KIND_LABELS,
-    check_figure,
     figure_style,
     log_limits,
     new_figure,
@@ -27,6 +27,9 @@ from .style import (
 
 #: Top of the axes kept free of bars: the legend and the ratio box sit there.
 _HEADROOM = 1 / 3
+
+#: Most layers one chart draws: two bars each, about 2.5 ms per layer to make and draw.
+MAX_LAYERS = 2000
 
 #: With steady axes, the x axis ends at the first of these at or above the last layer.
 _LAYER_AXIS_ENDS = (5, 10, 20, 30)
@@ -46,7 +49,8 @@ def plot_gradient_comparison(
 
     Args:
         plain, shortcut: ``{"layers.0.0.weight": mean |grad|, ...}`` in layer order,
-            e.g. from :func:`~shortcut_lib.comparison.compare_gradients`.
+            e.g. from :func:`~shortcut_lib.comparison.compare_gradients`; at most
+            2000 layers.
         title: axes title; a default names the number of layers.
         figure: redraw this figure in place instead of making a new one: a figure
             returned by an earlier call, or an empty one from :func:`new_figure`
@@ -68,13 +72,19 @@ def plot_gradient_comparison(
     plain = check_gradient_means(plain, "plain")
     shortcut = check_gradient_means(shortcut, "shortcut")
     check_figure(figure)
-
+    steady_axes = check_bool(steady_axes, "steady_axes")
     if list(plain) != list(shortcut):
         raise ValueError(
             f"plain and shortcut must have the same layers, got {list(plain)} and {list(shortcut)}"
         )
     if not plain:
         raise ValueError("plain and shortcut are empty; expected at least one layer")
+    if len(plain) > MAX_LAYERS:
+        raise ValueError(
+            f"plain and shortcut have {len(plain)} layers, more than the {MAX_LAYERS} a bar chart "
+            f"can draw in reasonable time (2000 layers take about 5 s); plot a part of them, "
+            f"e.g. the first 100: dict(list(plain.items())[:100])"
+        )
     n_layers = len(plain)
     values = [*plain.values(), *shortcut.values()]
     if figure is None:
@@ -141,8 +151,9 @@ def plot_gradient_comparison(
         def shown(means: dict[str, float]) -> str:
             if not any(means.values()):
                 return "— (all 0)"
-            ratio = vanishing_ratio(means)
-            return "— (last layer's is 0)" if math.isnan(ratio) else f"{ratio:.4g}"
+            if list(means.values())[-1] == 0:  # first ÷ 0 has no value to show
+                return "— (last layer's is 0)"
+            return f"{vanishing_ratio(means):.4g}"
 
         texts["gradient-ratio"].set_text(
             f"first ÷ last layer gradient\nplain: {shown(plain)}\nwith shortcuts: {shown(shortcut)}"
@@ -166,9 +177,7 @@ def _set_up_gradient_axes(ax: Axes) -> dict[str, Text]:
     # CachedAxesRenderer then keeps both in its background instead of redrawing them.
     ax.set_axisbelow(True)
     ax.grid(False, axis="x")  # layers are categories: the bars need no vertical lines
-    handles = [
-        Patch(color=COLORS[kind], label=KIND_LABELS[kind]) for kind in ("plain", "shortcut")
-    ]
+    handles = [Patch(color=COLORS[kind], label=KIND_LABELS[kind]) for kind in ("plain", "shortcut")]
     ax.legend(handles=handles, loc="upper left", ncols=2).set_zorder(0.9)
     box = {"boxstyle": "round", "facecolor": "white", "edgecolor": "#BBBBBB"}
     ratio = ax.text(0.99, 0.97, "", transform=ax.transAxes, ha="right", va="top", bbox=box)
@@ -219,5 +228,3 @@ def _show_missing_layers(shade: Artist, label: Text, n_layers: int, end: int) ->
     shade.set_width(right - left)
     label.set_x(0.5 * (left + right))
     label.set_text(f"no layer {end}" if missing == 1 else f"no layers {n_layers}–{end}")
-
-

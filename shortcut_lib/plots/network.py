@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path
 
 from ..architecture import architecture_summary, shortcut_mask
+from ..validation import type_name
+from ._checks import check_figure, check_panel_count
 from .render import freeze_layout
 from .style import (
     COLORS,
-    check_figure,
     figure_style,
     new_figure,
 )
@@ -163,6 +165,31 @@ def _draw_network_axes(
     ax.set_title(title, loc="left")
 
 
+#: The deepest network the diagram draws: 300 layers take about 6 s to draw, 1000 about 20 s.
+MAX_DIAGRAM_LAYERS = 300
+
+
+def _check_variants(variants: object) -> list[bool]:
+    """``use_shortcut`` of each row: a non-empty list of True/False (numpy bools too)."""
+    if isinstance(variants, (str, bytes)) or not isinstance(variants, Sequence):
+        raise TypeError(
+            f"variants must be a list of True/False, one per row, such as (False, True) "
+            f"(plain, then with shortcuts), got {variants!r} ({type_name(variants)})"
+        )
+    if not variants:
+        raise ValueError("variants must hold at least one row, such as (False, True); got none")
+    check_panel_count(len(variants), "variants", "draw fewer rows")
+    for i, value in enumerate(variants):
+        # A ValueError, as before (tests/test_lessons_01_02.py asserts it): the sequence is
+        # the right kind of thing, one of its entries is not.
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(
+                f"variants[{i}] must be True or False (use_shortcut of row {i}), got "
+                f"{value!r} ({type_name(value)}); e.g. variants=(False, True)"
+            )
+    return [bool(value) for value in variants]
+
+
 def plot_network_diagram(
     layer_sizes: Sequence[int],
     variants: Sequence[bool] = (False, True),
@@ -178,8 +205,8 @@ def plot_network_diagram(
     a dashed grey arc says why there is no shortcut.
 
     Args:
-        layer_sizes: ``[3, 3, 3, 3, 3, 1]`` is the book's network.
-        variants: ``use_shortcut`` of each row, top to bottom.
+        layer_sizes: ``[3, 3, 3, 3, 3, 1]`` is the book's network; at most 300 layers.
+        variants: ``use_shortcut`` of each row, top to bottom (True/False, numpy bools too).
         activation: text written in each box.
         title: figure title (e.g. a summary); ``None`` for none.
         figure: a figure from an earlier call with as many rows, redrawn in place.
@@ -189,8 +216,16 @@ def plot_network_diagram(
     """
     check_figure(figure)
     summary = architecture_summary(layer_sizes)
-    if not variants or not all(isinstance(v, bool) for v in variants):
-        raise ValueError(f"variants must be a non-empty sequence of True/False, got {variants!r}")
+    if summary.depth > MAX_DIAGRAM_LAYERS:
+        raise ValueError(
+            f"layer_sizes has {summary.depth} layers; the diagram draws a box for each, at most "
+            f"{MAX_DIAGRAM_LAYERS} (which take seconds to draw); draw a shallower network, "
+            "such as deep_layer_sizes(12, 3)"
+        )
+    variants = _check_variants(variants)
+    for name, text in (("activation", activation), ("title", title)):
+        if not (isinstance(text, str) or (name == "title" and text is None)):
+            raise TypeError(f"{name} must be a string, got {text!r} ({type_name(text)})")
     if figure is None:
         width = max(7.0, 1.1 * (summary.depth + 2))
         figure, _ = new_figure(
@@ -215,5 +250,3 @@ def plot_network_diagram(
             _draw_network_axes(ax, summary.layer_sizes, use_shortcut, activation, row_title)
         figure.suptitle(title or "", fontsize=11)
     return figure
-
-

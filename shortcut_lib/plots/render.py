@@ -1,5 +1,4 @@
-"""Figures to PNG, fast: one Agg draw, and a renderer that redraws only what moves.
-"""
+"""Figures to PNG, fast: one Agg draw, and a renderer that redraws only what moves."""
 
 from __future__ import annotations
 
@@ -17,13 +16,18 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+from ._checks import check_is_figure
 from .style import (
     figure_style,
 )
 
 
 def figure_to_png(fig: Figure) -> bytes:
-    """Render ``fig`` to PNG bytes (what an explorer displays, and what tests compare)."""
+    """Render ``fig`` to PNG bytes (what an explorer displays, and what tests compare).
+
+    ``fig`` is the figure itself: ``fig, ax = new_figure(); figure_to_png(fig)``.
+    """
+    check_is_figure(fig, "fig")
     # One Agg draw, then PIL at zlib level 1. savefig would draw the whole figure twice
     # whenever a layout engine is set (even a frozen one), and encode at level 6: together
     # most of an explorer's redraw time on a slow CPU.
@@ -71,7 +75,6 @@ def _show_returned_figures_as_png_in_any_backend() -> None:
 
 
 _show_returned_figures_as_png_in_any_backend()
-
 
 
 # Explorer renders (lessons 03 and 04). A labelled 700x400 figure takes 60-120 ms to
@@ -191,6 +194,7 @@ class CachedAxesRenderer:
         self._x_strips.clear()
 
     def __call__(self, figure: Figure) -> bytes:
+        check_is_figure(figure, "figure")
         canvas = figure.canvas
         if not isinstance(canvas, FigureCanvasAgg):
             canvas = FigureCanvasAgg(figure)
@@ -312,5 +316,3 @@ class CachedAxesRenderer:
             key=lambda a: a.get_zorder(),
         )
         return ordered
-
-

@@ -7,6 +7,7 @@ tick label and the one rule for log-axis limits.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,9 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
+
+from ..validation import check_positive_int
+from ._checks import check_figsize, check_panel_count
 
 #: Okabe & Ito (2008), distinguishable with every common colour-vision deficiency.
 OKABE_ITO = {
@@ -81,28 +85,58 @@ def new_figure(
     Returns ``(figure, axes)`` like ``plt.subplots``. The figure is closed in
     pyplot straight away: Jupyter shows it only when a cell returns or displays
     it, and explorers that redraw often do not pile figures up in memory.
+
+    Args:
+        nrows, ncols: the grid of axes; at most 100 axes in all (more take too
+            long to draw).
+        figsize: (width, height) in inches.
+        kwargs: what ``plt.subplots`` takes besides these (``sharex``, ``squeeze``,
+            ``gridspec_kw``, ``dpi``, ...).
+
+    Raises:
+        TypeError, ValueError: for a bad argument, before anything is made.
     """
+    nrows = check_positive_int(nrows, "nrows")
+    ncols = check_positive_int(ncols, "ncols")
+    check_panel_count(
+        nrows * ncols,
+        f"new_figure({nrows}, {ncols})",
+        "use fewer rows or columns, or split the panels over several figures",
+    )
+    _check_figure_keywords(kwargs)
+    check_figsize(figsize, kwargs.get("dpi", _STYLE["figure.dpi"]))
     open_before = set(plt.get_fignums())
     try:
         with figure_style():
             fig, axes = plt.subplots(nrows, ncols, figsize=figsize, layout="constrained", **kwargs)
-    except Exception:  # bad arguments: leave no half-made figure open in pyplot
+    finally:
+        # Closed in pyplot whatever happened, even on Ctrl-C: no half-made figure stays open.
         for number in set(plt.get_fignums()) - open_before:
             plt.close(number)
-        raise
-    plt.close(fig)
     return fig, axes
 
 
-def check_figure(figure: object) -> None:
-    """``figure=`` of a redraw: ``None`` or a figure from :func:`new_figure` or an earlier call."""
-    if figure is not None and (not isinstance(figure, Figure) or not figure.axes):
+#: What plt.subplots takes besides nrows, ncols and figsize (Figure properties aside).
+_SUBPLOTS_KEYWORDS = (
+    set(inspect.signature(plt.subplots).parameters)
+    | set(inspect.signature(plt.figure).parameters)
+    | set(inspect.signature(Figure.__init__).parameters)
+) - {"self", "nrows", "ncols", "fig_kw", "kwargs", "figsize", "layout"}
+
+
+def _check_figure_keywords(kwargs: dict) -> None:
+    if "layout" in kwargs:
         raise TypeError(
-            f"figure must be None or a Figure with axes (from new_figure or an earlier "
-            f"call), got {figure!r} ({type(figure).__name__})"
+            "new_figure always uses constrained layout; change it afterwards with "
+            "figure.set_layout_engine(...)"
         )
-
-
+    for key in kwargs:
+        if key not in _SUBPLOTS_KEYWORDS and not hasattr(Figure, f"set_{key}"):
+            raise TypeError(
+                f"new_figure got an unexpected keyword argument {key!r}; it takes nrows, ncols, "
+                f"figsize and what plt.subplots takes (sharex, sharey, squeeze, gridspec_kw, "
+                f"dpi, ...), e.g. new_figure(1, 2, figsize=(9.0, 4.0), sharey=True)"
+            )
 
 
 #: Axis label of every gradient figure (lessons 03, 04 and 06).
@@ -126,6 +160,11 @@ def power_of_ten_label(value: float, _position: object = None) -> str:
     if abs(exponent - round(exponent)) > 1e-6:
         return ""
     return "10" + str(round(exponent)).translate(_SUPERSCRIPT_DIGITS)
+
+
+#: Powers of ten float64 holds (10.0**-324 is 0, 10.0**309 overflows): log-axis limits
+#: stay inside them, so gradients near the ends of the range can still be drawn.
+_LOWEST_EXPONENT, _HIGHEST_EXPONENT = -323, 308
 
 
 def log_limits(
@@ -159,11 +198,14 @@ def log_limits(
     data_high = math.log10(positive.max()) + 0.1
     spare = max(1, round(0.5 * max(data_high - data_low, 1.0))) if spare_below else 0
     low = (math.floor(data_low) if whole_decades else data_low) - spare
+    # Past float64's range the limits would underflow to 0 or overflow to inf.
+    low = max(low, _LOWEST_EXPONENT)
     # data_high <= high - headroom * (high - low)
     #   <=>  high >= (data_high - headroom * low) / (1 - headroom)
     high = max((data_high - headroom * low) / (1.0 - headroom), low + 1)
     if whole_decades:
         high = max(math.ceil(high - 1e-9), low + 1)
+    high = min(high, _HIGHEST_EXPONENT)
     if current is not None:
         old_low, old_high = (math.log10(v) for v in current)
         fits = old_low <= data_low and data_high <= old_high - headroom * (old_high - old_low)
@@ -188,6 +230,7 @@ def log_decade_axis(ax: Axes, low: float, high: float, max_ticks: int = 8) -> No
         if (high_exp - low_exp) / (k * 10**p) <= max_ticks - 1
     )
     low_exp, high_exp = step * math.floor(low_exp / step), step * math.ceil(high_exp / step)
+    low_exp, high_exp = max(low_exp, _LOWEST_EXPONENT), min(high_exp, _HIGHEST_EXPONENT)
     ax.set_yscale("log")
     ax.set_ylim(10.0**low_exp, 10.0**high_exp)
     ax.yaxis.set_major_locator(FixedLocator([10.0**e for e in range(low_exp, high_exp + 1, step)]))

@@ -67,8 +67,13 @@ def depth_explorer(
         (kept steady while the depth slider moves) is shaded: "no layer here".
     """
     for name, value in (("depth", depth), ("width", width), ("seeds", seeds)):
-        low, high, _ = DEPTH_EXPLORER_RANGES[name]
+        low, high, step = DEPTH_EXPLORER_RANGES[name]
         check_integer(value, name, minimum=low, maximum=high)
+        if (value - low) % step:
+            raise ValueError(
+                f"{name} must be a multiple of {step} (the slider's step) from {low} to {high}, "
+                f"got {value!r}"
+            )
     check_choice("activation", activation, ACTIVATIONS)
     check_choice("normalisation", normalisation, NORMALISATIONS)
     check_seed(seed)

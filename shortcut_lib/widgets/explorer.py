@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from ..plots import (
     figure_to_png,
 )
+from ..validation import check_mapping, described, short_repr
 
 DrawFunction = Callable[..., tuple[Figure, Any]]
 
@@ -51,6 +52,12 @@ class Explorer(widgets.VBox):
         title: str | None = None,
         render: Callable[[Figure], bytes] = figure_to_png,
     ) -> None:
+        _check_controls(controls)
+        for name, value in (("draw", draw), ("render", render)):
+            if not callable(value):
+                raise TypeError(f"{name} must be a function, got {described(value)}")
+        if title is not None and not isinstance(title, str):
+            raise TypeError(f"title must be a string or None, got {title!r}")
         self.controls = controls
         self.draw = draw
         self.render = render
@@ -82,7 +89,7 @@ class Explorer(widgets.VBox):
     def redraw(self) -> None:
         """Draw with the current values and show the result in place."""
         start = time.perf_counter()
-        self.figure, self.data = self.draw(**self.values())
+        self.figure, self.data = _check_drawn(self.draw(**self.values()))
         self.png = self.render(self.figure)
         self.renders += 1
         self.last_render_seconds = time.perf_counter() - start
@@ -93,4 +100,31 @@ class Explorer(widgets.VBox):
         self.redraw()
 
 
+_CONTROLS_EXAMPLE = "{'depth': widgets.IntSlider(value=5, min=1, max=10)}"
 
+
+def _check_controls(controls: object) -> None:
+    """A dict of name -> ipywidgets control with a ``value`` (a slider, a dropdown, ...)."""
+    check_mapping(controls, "controls", _CONTROLS_EXAMPLE)
+    for name, control in controls.items():
+        if not isinstance(name, str):
+            raise TypeError(
+                f"each key of controls must be a string, the keyword argument of draw it "
+                f"sets, such as {_CONTROLS_EXAMPLE}, got {name!r}"
+            )
+        if not isinstance(control, widgets.ValueWidget):
+            raise TypeError(
+                f"controls[{name!r}] must be an ipywidgets control with a value (IntSlider, "
+                f"Dropdown, ...), such as {_CONTROLS_EXAMPLE}, got {short_repr(control)} "
+                f"({type(control).__name__})"
+            )
+
+
+def _check_drawn(result: object) -> tuple[Figure, Any]:
+    """What ``draw`` returned: ``(figure, data)``, the figure a matplotlib Figure."""
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], Figure)):
+        raise TypeError(
+            f"draw must return (figure, data), a matplotlib Figure and the numbers it shows, "
+            f"e.g. return figure, {{'max_error': 0.01}}; got {short_repr(result)}"
+        )
+    return result

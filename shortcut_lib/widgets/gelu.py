@@ -129,5 +129,3 @@ def gelu_explorer(
         title="GELU explorer: why c = 0.044715?",
         render=CachedAxesRenderer(moving_artists, state=static_state),
     )
-
-

@@ -87,5 +87,3 @@ def gradient_explorer(
         title="Gradient explorer: plain vs shortcut, per layer",
         render=CachedAxesRenderer(moving_artists, x_axis_apart=True),
     )
-
-

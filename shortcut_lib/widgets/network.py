@@ -77,5 +77,3 @@ def architecture_explorer(
         return figure, summary
 
     return Explorer(controls, draw, title="Architecture explorer: depth, width and shortcuts")
-
-

@@ -1,5 +1,4 @@
-"""Lesson 06's explorer: depth, variant, seed -> the per-block gradient chart.
-"""
+"""Lesson 06's explorer: depth, variant, seed -> the per-block gradient chart."""
 
 from __future__ import annotations
 
