@@ -49,10 +49,12 @@ class Net(nn.Module):
 def test_an_instance_instead_of_the_class_is_named():
     with pytest.raises(TypeError, match=r"got an instance of it \(Net\(\.\.\.\)\); pass the class"):
         checks.check_shortcut_forward(Net([3, 3, 1], use_shortcut=True))
-    with pytest.raises(TypeError, match="got the class ExampleDeepNeuralNetwork; build it first"):
+    with pytest.raises(
+        TypeError, match="got the class ExampleDeepNeuralNetwork itself; build one first"
+    ):
         checks.check_has_activation(ExampleDeepNeuralNetwork)
     model = ExampleDeepNeuralNetwork([3, 3, 1], use_shortcut=False)
-    with pytest.raises(TypeError, match="model_with_shortcut must be a model"):
+    with pytest.raises(TypeError, match="model_with_shortcut must be a built model"):
         checks.check_same_initial_weights(model, ExampleDeepNeuralNetwork)
 
 

@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
-from ..validation import is_integer
+from ..validation import described, is_integer
 
 #: How long one call of a student's code may take before the check gives up on it (an endless
 #: loop). Every check calls it a handful of times on tiny inputs, each call well under a second.
@@ -192,26 +191,19 @@ def _is_list_like(value: Any) -> bool:
     )
 
 
-def _check_module(model: Any, name: str) -> None:
-    if isinstance(model, type) and issubclass(model, nn.Module):
-        raise TypeError(
-            f"{name} must be a model (an instance), got the class {model.__name__}; "
-            f"build it first, e.g. {model.__name__}(layer_sizes, use_shortcut=False)"
-        )
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
-
-
-def _tensor_hint(value: Any, what: str, tail: str) -> str:
-    """Why ``value`` (not a tensor) is wrong, for a message that starts with ``what``."""
+def _tensor_hint(value: Any, what: str, tail: str, expected: str = "a tensor") -> str:
+    """Why ``value`` (not a tensor) is wrong, for a message that starts with ``what``;
+    ``expected`` says what it should have returned (``"a tensor of shape (26,)"``), starting
+    with ``"a tensor"``."""
     if value is None:
-        return f"{what} returned None; expected a tensor — did you forget `{tail}`?"
+        return f"{what} returned None; expected {expected} — did you forget `{tail}`?"
     if type(value).__module__ == "numpy":
         return (
-            f"{what} returned a numpy {type(value).__name__}; expected a torch tensor — keep "
-            "to torch operations (torch.tanh, not np.tanh) so gradients can flow"
+            f"{what} returned a numpy {type(value).__name__}; expected a torch "
+            f"{expected.removeprefix('a ')} — keep to torch operations (torch.tanh, not np.tanh) "
+            "so gradients can flow"
         )
-    return f"{what} returned {value!r} ({type(value).__name__}); expected a tensor"
+    return f"{what} returned {described(value)}; expected {expected}"
 
 
 def _format(values: torch.Tensor) -> str:

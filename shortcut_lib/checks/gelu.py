@@ -14,6 +14,7 @@ from torch.overrides import TorchFunctionMode
 
 from ..activations import GELU as _LIBRARY_GELU
 from ..activations import GELU_CUBIC_COEFFICIENT, SQRT_2_OVER_PI, tanh_normal_cdf
+from ..validation import check_bool
 from ._student_code import _call, _check_tolerance, _student_facing, _tensor_hint
 
 _FORMULA = "0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))"
@@ -171,10 +172,11 @@ def check_gelu(
     Raises:
         AssertionError: the implementation is wrong (the message says how), or a call
             took longer than :data:`TIME_LIMIT_S` seconds.
-        TypeError: ``gelu`` is not callable.
+        TypeError: ``gelu`` is not callable, or ``allow_torch_gelu`` not True or False.
         ValueError: ``atol`` is negative or not finite.
     """
     atol = _check_tolerance(atol)
+    allow_torch_gelu = check_bool(allow_torch_gelu, "allow_torch_gelu")
     if not allow_torch_gelu:
         _refuse_library_gelu(gelu)
     with torch.random.fork_rng(devices=[]):  # the student's code must not move the global RNG
@@ -209,6 +211,11 @@ def _check_gelu(function: Callable[..., Any], atol: float, allow_torch_gelu: boo
             raise AssertionError(
                 "your GELU changed its input in place; compute a new tensor instead "
                 "(e.g. x + ... rather than x += ...)"
+            )
+        if yours.device != x.device:
+            raise AssertionError(
+                f"your GELU moved its {x.device} input to {yours.device}; compute on the "
+                "input's device (no .to() in your GELU)"
             )
         if yours.dtype != dtype:
             raise AssertionError(

@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._student_code import _call, _check_module, _student_facing, _tensor_hint
+from ..validation import check_has_values, check_module, short_repr
+from ._student_code import _call, _student_facing, _tensor_hint
 
 
 @_student_facing
@@ -27,11 +28,14 @@ def check_same_initial_weights(
 
     Raises:
         AssertionError: the parameter names differ, or the first parameter
-            that differs (with the largest difference).
-        TypeError: either argument is not an ``nn.Module``.
+            that differs (in shape, dtype, device or value: the largest difference).
+        TypeError: either argument is not an ``nn.Module`` (or is the class itself), or
+            ``names`` is not two strings.
+        ValueError: a model is on the meta device (no values to compare).
     """
+    names = _check_names(names)
     for model, label in zip((model_a, model_b), names, strict=True):
-        _check_module(model, label)
+        check_module(model, label)
     state_a, state_b = model_a.state_dict(), model_b.state_dict()
     if list(state_a) != list(state_b):
         raise AssertionError(
@@ -44,6 +48,16 @@ def check_same_initial_weights(
             raise AssertionError(
                 f"{key} has shape {tuple(tensor_a.shape)} in {names[0]} but "
                 f"{tuple(tensor_b.shape)} in {names[1]}"
+            )
+        for tensor, label in ((tensor_a, names[0]), (tensor_b, names[1])):
+            check_has_values(tensor, f"{key} of {label}")
+        if (tensor_a.dtype, tensor_a.device) != (tensor_b.dtype, tensor_b.device):
+            fix = tensor_a.dtype if tensor_a.dtype != tensor_b.dtype else repr(str(tensor_a.device))
+            raise AssertionError(
+                f"{key} is {tensor_a.dtype} on {tensor_a.device} in {names[0]} but "
+                f"{tensor_b.dtype} on {tensor_b.device} in {names[1]}: compare models of one "
+                f"dtype and device (a .half(), .double() or .to() on one of them?), e.g. "
+                f"{names[1]}.to({fix})"
             )
         for tensor, label in ((tensor_a, names[0]), (tensor_b, names[1])):
             if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
@@ -62,6 +76,21 @@ def check_same_initial_weights(
             )
 
 
+def _check_names(names: object) -> tuple[str, str]:
+    """``names``: the two models' labels for the messages, e.g. ``("plain", "shortcut")``."""
+    example = "('model_without_shortcut', 'model_with_shortcut')"
+    if isinstance(names, (str, bytes)) or not isinstance(names, (tuple, list)):
+        raise TypeError(
+            f"names must be a pair of labels such as {example}, got {short_repr(names)} "
+            f"({type(names).__name__})"
+        )
+    if len(names) != 2 or not all(isinstance(name, str) for name in names):
+        raise ValueError(
+            f"names must be two strings, one per model, such as {example}, got {names!r}"
+        )
+    return names[0], names[1]
+
+
 @_student_facing
 def check_has_activation(model: nn.Module, *, name: str = "model") -> None:
     """Check that every layer of a deep MLP applies an activation after its ``nn.Linear``.
@@ -75,9 +104,16 @@ def check_has_activation(model: nn.Module, *, name: str = "model") -> None:
 
     Raises:
         AssertionError: a layer lacks an activation or the model is affine.
-        TypeError: ``model`` is not an ``nn.Module``.
+        TypeError: ``model`` is not an ``nn.Module`` (or is the class itself), or ``name``
+            not a string.
+        ValueError: the model is on the meta device (it cannot be run).
     """
-    _check_module(model, name)
+    if not isinstance(name, str):
+        raise TypeError(
+            f"name must be a string (what to call the model in messages), got {short_repr(name)} "
+            f"({type(name).__name__})"
+        )
+    check_module(model, name)
     layers = getattr(model, "layers", None)
     if isinstance(layers, (nn.ModuleList, nn.Sequential)):
         for index, layer in enumerate(layers):
@@ -96,6 +132,7 @@ def check_has_activation(model: nn.Module, *, name: str = "model") -> None:
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if not linears:
         return
+    check_has_values(linears[0].weight, f"{name} (its first nn.Linear's weight)")
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         _check_not_affine(model, name, linears)
 
@@ -104,12 +141,12 @@ def _check_not_affine(model: nn.Module, name: str, linears: list[nn.Linear]) -> 
     # The input width is the in_features of whichever Linear the forward meets first, which
     # need not be the first registered (an output layer may be defined before the others).
     widths = list(dict.fromkeys(linear.in_features for linear in linears))
-    dtype = linears[0].weight.dtype
+    dtype, device = linears[0].weight.dtype, linears[0].weight.device
     generator = torch.Generator().manual_seed(0)
     failures = []
     for in_features in widths:
-        a = 3.0 * torch.randn(8, in_features, generator=generator, dtype=dtype)
-        b = 3.0 * torch.randn(8, in_features, generator=generator, dtype=dtype)
+        a = 3.0 * torch.randn(8, in_features, generator=generator, dtype=dtype).to(device)
+        b = 3.0 * torch.randn(8, in_features, generator=generator, dtype=dtype).to(device)
         what = f"{name} on input of shape {tuple(a.shape)}"
         try:
             f_mid = _call(model, what, (a + b) / 2)

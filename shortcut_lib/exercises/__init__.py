@@ -2,7 +2,10 @@
 
 Each ``check_NN_<topic>`` takes the learner's answer (a number, a function, a tensor),
 prints ``Right: ...`` when it is right, and otherwise raises :class:`AssertionError`
-saying what it expected and where in the lesson to look. The references are computed
+saying what it expected and where in the lesson to look. An answer of the wrong kind (a
+string or ``True`` for a number, a class for a function) is a :class:`TypeError` that
+names it; a learner's function that raises, returns the wrong kind of thing or runs past
+the checks' time limit is a failed check that says so. The references are computed
 here, independently of the learner's code (torch, or the library with the exercise's
 own settings), so a check can be trusted on its own.
 

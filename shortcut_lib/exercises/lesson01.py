@@ -11,7 +11,7 @@ from torch.nn import functional as F
 
 from ..activations import GELU
 from ..approximation import max_approximation_error
-from ._shared import read_number
+from ._shared import LearnerCodeFailed, call_learner, check_learner_function, read_number
 
 #: The sigmoid approximation's published constant: GELU(x) ≈ x·σ(1.702·x).
 SIGMOID_GELU_CONSTANT = 1.702
@@ -118,20 +118,21 @@ def check_01_gelu_test(test_function: Callable[[nn.Module], object]) -> None:
             when the module is not the tanh GELU (``F.gelu(x, approximate="tanh")``)
             and return normally when it is.
     """
-    if not callable(test_function):
-        raise TypeError(f"test_function must be a function of a GELU module, got {test_function!r}")
-    try:
-        test_function(GELU())
-    except AssertionError as error:
+    check_learner_function(
+        test_function,
+        "test_function must be a function of a GELU module",
+        "def test_gelu(gelu): ... then check_01_gelu_test(test_gelu)",
+    )
+    failure = _failure_of(test_function, GELU(), "GELU()")
+    if failure is not None:
+        said = (str(failure).splitlines() or ["an AssertionError without a message"])[0]
         raise AssertionError(
-            f"your test fails on the right GELU(), with: {str(error).splitlines()[0]} — "
+            f"your test fails on the right GELU(), with: {said} — "
             'compare with F.gelu(x, approximate="tanh"), not with the exact F.gelu(x), and allow '
             "float rounding (torch.testing.assert_close does)"
-        ) from None
+        )
     for name, (module, advice) in _wrong_gelus().items():
-        try:
-            test_function(module)
-        except AssertionError:
+        if _failure_of(test_function, module, name.split(",")[0]) is not None:
             continue
         raise AssertionError(
             f"your test passes {name}, which is up to {_gelu_difference(module):.2g} off the "
@@ -141,6 +142,24 @@ def check_01_gelu_test(test_function: Callable[[nn.Module], object]) -> None:
         "Right: your test passes GELU() and fails on the typo 0.004715, on c = 0.04 and "
         "0.0445, on the exact nn.GELU() and on a GELU that is wrong only for x < 0."
     )
+
+
+def _failure_of(
+    test_function: Callable[[nn.Module], object], module: nn.Module, name: str
+) -> AssertionError | None:
+    """The AssertionError the learner's test raises on ``module`` (its verdict "wrong GELU"),
+    or None if it passes it. Any other error is a bug in the test, and said so."""
+    try:
+        call_learner(test_function, f"your test on {name}", module, expected=(AssertionError,))
+    except LearnerCodeFailed as error:
+        raise AssertionError(
+            f"{error} — a test should raise AssertionError (assert ..., or "
+            "torch.testing.assert_close) when the GELU is wrong, and return normally when it "
+            "is right"
+        ) from error.__cause__
+    except AssertionError as error:
+        return error
+    return None
 
 
 def _gelu_difference(module: nn.Module) -> float:

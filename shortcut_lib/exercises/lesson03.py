@@ -10,8 +10,7 @@ from torch import nn
 from ..architecture import deep_layer_sizes
 from ..comparison import BOOK_INPUT, compare_gradients, residual_stream, vanishing_ratio
 from ..model import make_model_pair
-from ..validation import is_integer
-from ._shared import read_number
+from ._shared import dtype_note, read_count, read_number
 
 #: Exercise 1's network: 30 layers, 3 wide, sigmoid, seed 123, the book's input.
 _SIGMOID_DEPTH = 30
@@ -25,7 +24,8 @@ def _last_pre_activation(model: nn.Module, stream: list[torch.Tensor]) -> float:
 def _sigmoid_network_streams():
     """Exercise 1's pair: (the shortcut network's stream, its z, the plain network's z)."""
     pair = make_model_pair(deep_layer_sizes(_SIGMOID_DEPTH, 3), 123, "sigmoid")
-    plain_stream, stream = (residual_stream(model, BOOK_INPUT) for model in pair)
+    x = BOOK_INPUT.to(pair[0].layers[0][0].weight.dtype)  # the default dtype's networks
+    plain_stream, stream = (residual_stream(model, x) for model in pair)
     plain_z = _last_pre_activation(pair[0], plain_stream)
     return stream, _last_pre_activation(pair[1], stream), plain_z
 
@@ -67,7 +67,7 @@ def check_03_sigmoid_saturation(pre_activation: float) -> None:
             "'sigmoid'), residual_stream(shortcut, x)[-2] as the last layer's input, and "
             "shortcut.layers[-1][0] (its nn.Linear)"
         )
-    raise AssertionError(f"expected z ≈ {expected:.4g}, got {z:.4g}: {hint}")
+    raise AssertionError(f"expected z ≈ {expected:.4g}, got {z:.4g}: {hint}{dtype_note()}")
 
 
 #: Exercise 2's settings: seeds 0-19, 10 layers, 3 wide, tanh GELU.
@@ -92,8 +92,7 @@ def check_03_seeds(count: int, smallest_gain: float) -> None:
             ``vanishing_ratio(shortcut) / vanishing_ratio(plain)``, to 3 significant
             digits; right within 1 %.
     """
-    if not is_integer(count):
-        raise TypeError(f"count must be an integer, got {count!r} ({type(count).__name__})")
+    count = read_count("count", count)
     gain = read_number("smallest_gain", smallest_gain)
     gains = _seed_gains()
     expected_count = sum(g > 1 for g in gains)
@@ -113,7 +112,7 @@ def check_03_seeds(count: int, smallest_gain: float) -> None:
             hint = "take min() over the seeds of vanishing_ratio(shortcut) / vanishing_ratio(plain)"
         problems.append(f"smallest_gain: expected ≈ {expected_gain:.4g}, got {gain:.4g}; {hint}")
     if problems:
-        raise AssertionError("; ".join(problems))
+        raise AssertionError("; ".join(problems) + dtype_note())
     seed = min(_SEEDS, key=lambda s: gains[s])
     print(
         f"Right: the shortcut network's ratio is larger in {expected_count} of {len(gains)} "

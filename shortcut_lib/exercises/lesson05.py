@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import torch
 
+from ..checks._student_code import _tensor_hint
 from ..training import input_signal, make_classifier_pair, make_spirals
-from ._shared import read_number
+from ._shared import call_learner, check_learner_function, read_number
 
 #: The depths of lesson 05's exercise 1.
 LESSON_05_DEPTHS = (4, 6, 8, 10, 12, 14, 16)
@@ -23,9 +24,10 @@ def lesson_05_decades_per_layer() -> float:
     """
     X, y = make_spirals(n_points=256, noise=0.04, seed=0, turns=1.5)
     logs = []
-    for depth in LESSON_05_DEPTHS:
-        plain, _ = make_classifier_pair(depth, 16, seed=0)
-        logs.append(math.log10(input_signal(plain, X, y)[1]))
+    with torch.enable_grad():  # input_signal backpropagates: works inside torch.no_grad() too
+        for depth in LESSON_05_DEPTHS:
+            plain, _ = make_classifier_pair(depth, 16, seed=0)
+            logs.append(math.log10(input_signal(plain, X, y)[1]))
     depths = torch.tensor(LESSON_05_DEPTHS, dtype=torch.float64)
     values = torch.tensor(logs, dtype=torch.float64)
     centred = depths - depths.mean()
@@ -80,35 +82,51 @@ def _adam_first_step_reference(gradient: torch.Tensor, lr: float, eps: float) ->
     return parameter.detach().clone()
 
 
+def _check_step(yours: object, gradient: torch.Tensor, call: str) -> None:
+    """The learner's step is a finite tensor like ``gradient``, or a message says what it is."""
+    like = f"a tensor of Δw like gradient (shape {tuple(gradient.shape)}, {gradient.dtype})"
+    if not isinstance(yours, torch.Tensor):
+        raise AssertionError(_tensor_hint(yours, call, "return", like))
+    if yours.shape != gradient.shape:
+        raise AssertionError(
+            f"adam_first_step must return one step per gradient entry, shape "
+            f"{tuple(gradient.shape)}, got {tuple(yours.shape)}"
+        )
+    if yours.dtype != gradient.dtype or yours.device != gradient.device:
+        raise AssertionError(
+            f"{call} turned a {gradient.dtype} gradient into a {yours.dtype} step on "
+            f"{yours.device}; keep the gradient's dtype and device, as torch.optim.Adam does"
+        )
+    if not bool(torch.isfinite(yours).all()):
+        worst = int((~torch.isfinite(yours)).nonzero()[0])
+        raise AssertionError(
+            f"{call} returned {yours[worst].item()} for gradient {gradient[worst].item():.0e}: "
+            "Δw = -lr · m̂ / (√v̂ + eps) is finite for every gradient"
+        )
+
+
 def check_05_adam_first_step(adam_first_step: Callable[..., torch.Tensor]) -> None:
     """Exercise 3: ``adam_first_step(gradient, lr, eps)`` returns Adam's first update Δw.
 
     Compared with ``torch.optim.Adam`` (default betas) on gradients from 1e-12 to 1,
-    both signs, for two learning rates and three values of eps.
+    both signs, for two learning rates and three values of eps. The step must be a finite
+    tensor of the gradient's shape and dtype (float64), as Adam's is.
     """
-    if not callable(adam_first_step):
-        raise TypeError(
-            f"expected your function adam_first_step(gradient, lr, eps), got "
-            f"{adam_first_step!r} ({type(adam_first_step).__name__})"
-        )
+    check_learner_function(
+        adam_first_step,
+        "expected your function adam_first_step(gradient, lr, eps)",
+        "def adam_first_step(gradient, lr, eps): ... "
+        "then check_05_adam_first_step(adam_first_step)",
+    )
     magnitudes = 10.0 ** torch.arange(-12, 1, dtype=torch.float64)
     gradient = torch.cat([magnitudes, -magnitudes])
     for lr in (1e-3, 0.1):
         for eps in (1e-8, 1e-14, 1e-3):
             expected = _adam_first_step_reference(gradient, lr, eps)
-            try:
-                yours = adam_first_step(gradient.clone(), lr, eps)
-            except Exception as error:
-                raise AssertionError(
-                    f"adam_first_step(gradient, lr={lr}, eps={eps}) raised "
-                    f"{type(error).__name__}: {error}"
-                ) from error
-            yours = torch.as_tensor(yours, dtype=torch.float64)
-            if yours.shape != gradient.shape:
-                raise AssertionError(
-                    f"adam_first_step must return one step per gradient entry, shape "
-                    f"{tuple(gradient.shape)}, got {tuple(yours.shape)}"
-                )
+            call = f"adam_first_step(gradient, lr={lr}, eps={eps})"
+            yours = call_learner(adam_first_step, call, gradient.clone(), lr, eps)
+            _check_step(yours, gradient, call)
+            yours = yours.detach()
             if torch.allclose(yours, expected, rtol=1e-6, atol=0.0):
                 continue
             worst = int((yours - expected).abs().argmax())

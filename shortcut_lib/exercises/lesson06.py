@@ -8,7 +8,7 @@ import torch
 
 from ..comparison import vanishing_ratio
 from ..transformer import block_gradient_means, make_stacks, stack_input
-from ._shared import read_number
+from ._shared import dtype_note, read_number
 
 #: Lesson 06, exercise 2: the depth and the seeds of the post-LN measurement.
 EXERCISE_06_DEPTH = 24
@@ -40,7 +40,11 @@ def check_06_block_parameters(parameters: int) -> None:
         expected - (e * e + e): "out_proj, the Linear after the heads, counts too",
         attention + norms + 2 * e * e + e + e: "the feed-forward is 4 times wider inside",
     }
-    hint = hints.get(n, "count each nn.Linear as in·out + out (bias) and each LayerNorm as 2·emb")
+    hint = hints.get(
+        n,
+        "count each nn.Linear as in·out, plus out for its bias (W_query, W_key and W_value have"
+        " none), and each LayerNorm as 2·emb",
+    )
     raise AssertionError(f"expected {expected} parameters, got {parameters!r}; check: {hint}")
 
 
@@ -69,5 +73,5 @@ def check_06_post_ln_ratio(median_ratio: float) -> None:
         hint = "the ratio is the first block over the last, not the last over the first"
     raise AssertionError(
         f"expected a median ratio of {expected:.3g}, got {median_ratio!r}; check: {hint} "
-        "(the measurement of the lesson's sweep over four variants and five seeds)"
+        "(the measurement of the lesson's sweep over four variants and five seeds)" + dtype_note()
     )
