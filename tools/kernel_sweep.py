@@ -41,19 +41,30 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
     "best": {},
     "torch-avx2": {"ATEN_CPU_CAPABILITY": "avx2"},
     "torch-scalar": {"ATEN_CPU_CAPABILITY": "default"},
+    "mkl-avx512": {"MKL_ENABLE_INSTRUCTIONS": "AVX512"},
     "mkl-avx2": {"MKL_ENABLE_INSTRUCTIONS": "AVX2"},
+    "mkl-sse4.2": {"MKL_ENABLE_INSTRUCTIONS": "SSE4_2"},
+    "mkl-cbwr-avx512": {"MKL_CBWR": "AVX512"},
+    "mkl-cbwr-avx2": {"MKL_CBWR": "AVX2"},
+    "mkl-cbwr-sse4.2": {"MKL_CBWR": "SSE4_2"},
+    "mkl-cbwr-compatible": {"MKL_CBWR": "COMPATIBLE"},
     "torch-avx2+mkl-avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
+    "torch-avx2+mkl-sse4.2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"},
+    "torch-avx2+mkl-cbwr-compatible": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE"},
+    "torch-scalar+mkl-avx2": {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
     "torch-scalar+mkl-sse4.2": {
         "ATEN_CPU_CAPABILITY": "default",
         "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
     },
-    "mkl-cbwr-compatible": {"MKL_CBWR": "COMPATIBLE"},
+    "torch-scalar+mkl-cbwr-compatible": {
+        "ATEN_CPU_CAPABILITY": "default",
+        "MKL_CBWR": "COMPATIBLE",
+    },
     "onednn-avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"},
     # A learner's laptop has more cores: lessons 01-04 use torch's default thread count (05
     # and 06 set one thread), and a sum split over more threads adds in another order.
     "threads-1": {"OMP_NUM_THREADS": "1"},
     "threads-4": {"OMP_NUM_THREADS": "4"},
-    "torch-avx2+mkl-cbwr-compatible": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE"},
 }
 
 
