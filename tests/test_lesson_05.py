@@ -36,6 +36,9 @@ def test_check_decades_per_layer_wants_a_positive_loss_in_log10(capsys):
     for natural in (expected * math.log(10), -expected * math.log(10)):
         with pytest.raises(AssertionError, match=r"natural log \(np.log\), ln 10 = 2.30"):
             exercises.check_05_decades_per_layer(natural)
+    for factor in (10**expected, 10**-expected):  # the factor per layer, not its log10
+        with pytest.raises(AssertionError, match="that is the factor per layer"):
+            exercises.check_05_decades_per_layer(round(factor, 3))
     with pytest.raises(AssertionError, match="fit a line to log10"):
         exercises.check_05_decades_per_layer(expected + 0.2)
     with pytest.raises(TypeError, match="decades must be a number"):

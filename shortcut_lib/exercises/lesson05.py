@@ -56,6 +56,11 @@ def check_05_decades_per_layer(decades: float) -> None:
             "that is the slope itself; the decades *lost* per layer are its negative "
             "(lesson 04's convention: a loss is positive)"
         )
+    elif any(abs(decades - factor) <= 0.02 * factor for factor in (10**expected, 10**-expected)):
+        hint = (
+            f"that is the factor per layer ({10**expected:.3g}, or its inverse); the decades "
+            "are its log10: fit a line to log10 of the gradient against depth"
+        )
     elif abs(abs(decades) - natural) <= 0.05 * natural:
         hint = (
             f"that is the slope of the natural log (np.log), ln 10 = {math.log(10):.2f} "
