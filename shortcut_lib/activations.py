@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .validation import check_real, described, short_repr
+from .validation import ERRORS_OF_THEIR_OWN, check_real, described, short_repr
 
 __all__ = [
     "GELU",
@@ -232,6 +232,8 @@ def _call_on_tensor(function: Callable, x: torch.Tensor, name: str = "function")
     matmul of the wrong shape) reported as this call's mistake, naming ``x``'s shape."""
     try:
         result = function(x)
+    except ERRORS_OF_THEIR_OWN:
+        raise
     except (TypeError, AttributeError) as error:
         raise TypeError(
             f"{name} could not be applied to x (a {x.dtype} tensor of shape "

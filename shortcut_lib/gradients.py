@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .validation import (
+    ERRORS_OF_THEIR_OWN,
     check_has_values,
     check_matches_parameters,
     check_module,
@@ -50,12 +51,15 @@ def _check_measurement(
     ) -> dict[str, float]:
         try:
             means = measure(model, x, target)
+        except ERRORS_OF_THEIR_OWN:
+            raise
         except RuntimeError as error:
             # The body checked model, x and target: what is left is the model's own forward
             # failing, almost always x's shape (models' shapes are not predicted here).
             raise ValueError(
-                f"model(x) failed for x of shape {tuple(x.shape)}: {error}; give x the "
-                "shape the model expects, e.g. (batch, in_features) for nn.Linear"
+                f"model(x) failed for x of shape {tuple(x.shape)}: {type(error).__name__}: "
+                f"{error}; give x the shape the model expects, e.g. (batch, in_features) for "
+                "nn.Linear"
             ) from error
         bad = [name for name, value in means.items() if not math.isfinite(value)]
         if bad:

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "ERRORS_OF_THEIR_OWN",
     "described",
     "short_repr",
     "type_name",
@@ -42,6 +43,12 @@ __all__ = [
 
 #: Seeds ``torch.manual_seed`` and ``torch.Generator.manual_seed`` accept: 0 .. 2**64 - 1.
 SEED_RANGE = (0, 2**64 - 1)
+
+
+#: Errors a user's code raises on its own account, never because of the input it was given: an
+#: unfinished stub (``raise NotImplementedError``) or endless recursion. They pass unchanged where
+#: other errors from inside a user's model or function are re-worded as a bad input.
+ERRORS_OF_THEIR_OWN = (NotImplementedError, RecursionError)
 
 
 def type_name(value: object) -> str:

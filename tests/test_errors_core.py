@@ -442,3 +442,28 @@ def test_compare_gradients_with_dropout_depends_only_on_its_arguments():
     first = compare_gradients([3, 3, 1], activation=F.dropout)
     torch.rand(5)  # moves the global RNG: must not change the result
     assert compare_gradients([3, 3, 1], activation=F.dropout) == first
+
+
+class _Unfinished(nn.Module):
+    """A student's model whose forward is still the stub nbgrader releases."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 1)
+
+    def forward(self, x):
+        raise NotImplementedError()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: layer_gradient_means(_Unfinished(), torch.ones(1, 3)),
+        lambda: linearity_gap(_Unfinished(), torch.ones(1, 3)),
+    ],
+)
+def test_an_unfinished_stub_is_not_called_a_bad_input(call):
+    # A NotImplementedError is a RuntimeError: re-worded, it read "model(x) failed for x of
+    # shape (1, 3): ; give x the shape the model expects" for every student who skipped Task 2.
+    with pytest.raises(NotImplementedError):
+        call()
