@@ -148,7 +148,9 @@ _TEMPLATE = """{%- extends 'index.html.j2' -%}
 html:not(.print-pdf) .reveal .slides section { max-height: SLIDE_HEIGHTpx; overflow-y: auto; }
 /* Printed, an explorer's image (drawn by the widget renderer, sometimes after the print layout
    measured its page) is held to a height that leaves room for its controls on one page. */
-html.print-pdf .reveal .jupyter-widgets img { max-height: 520px; width: auto !important; }
+html.print-pdf .reveal .jupyter-widgets img {
+  max-height: 520px; width: auto !important; align-self: flex-start;  /* not stretched wide */
+}
 </style>
 {%- endblock html_head_css -%}
 

@@ -28,16 +28,25 @@ from .conftest import NOTEBOOK_DIR  # noqa: E402
 LESSONS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
-def _has_image(resources) -> bool:
-    """An image anywhere in a page's resources (Chromium nests them in form XObjects)."""
+def _image_count(resources) -> int:
+    """Images anywhere in a page's resources (Chromium nests them in form XObjects)."""
     xobjects = (resources or {}).get("/XObject") or {}
+    count = 0
     for ref in xobjects.values():
         xobject = ref.get_object()
         if xobject.get("/Subtype") == "/Image":
-            return True
-        if xobject.get("/Subtype") == "/Form" and _has_image(xobject.get("/Resources")):
-            return True
-    return False
+            count += 1
+        elif xobject.get("/Subtype") == "/Form":
+            count += _image_count(xobject.get("/Resources"))
+    return count
+
+
+def _has_image(resources) -> bool:
+    return _image_count(resources) > 0
+
+
+def images_per_page(pdf: Path) -> list[int]:
+    return [_image_count(page.get("/Resources")) for page in pypdf.PdfReader(pdf).pages]
 
 
 def blank_pages(pdf: Path) -> list[int]:
@@ -106,3 +115,41 @@ def test_no_link_points_at_this_machine(handouts, lesson):
     """A handout travels: a file:// link to the next deck would be dead on any other disk."""
     local = [t for t in link_targets(handouts[lesson.stem].pdf) if t.startswith("file:")]
     assert local == [], f"{lesson.stem}.pdf links to files on this machine: {local[:3]}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_every_image_the_slides_show_is_printed(handouts, lesson):
+    """An explorer drawn after reveal's print layout pushed lesson 06's slide past its page,
+    and Chromium left the whole widget off the PDF while the page count stayed right."""
+    handout = handouts[lesson.stem]
+    assert handout.too_tall == [], f"slides past their page: {handout.too_tall}"
+    printed = images_per_page(handout.pdf)
+    if len(printed) == len(handout.images_per_slide):  # one page per slide: page by page
+        missing = [
+            f"page {n}: {want} image(s) on the slide, {got} in the PDF"
+            for n, (want, got) in enumerate(
+                zip(handout.images_per_slide, printed, strict=True), start=1
+            )
+            if got < want
+        ]
+        assert missing == [], f"{handout.pdf.name}: " + "; ".join(missing)
+    assert sum(printed) >= sum(handout.images_per_slide)
+
+
+def test_image_count_finds_no_image_on_a_blank_page(tmp_path):
+    """The test above could not fail if a page without its image still counted one."""
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(width=720, height=450)
+    path = tmp_path / "blank.pdf"
+    with path.open("wb") as file:
+        writer.write(file)
+    assert images_per_page(path) == [0]
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_headings_print_without_their_anchor(handouts, lesson):
+    """A heading's anchor shows on hover in a browser; unwrapped into text it printed a "¶"."""
+    text = "".join(
+        page.extract_text() or "" for page in pypdf.PdfReader(handouts[lesson.stem].pdf).pages
+    )
+    assert "¶" not in text
