@@ -206,6 +206,23 @@ def test_links_between_lessons_point_at_the_decks(decks, lesson):
         assert (decks[lesson.name].deck.parent / target).is_file(), f"{target} was not built"
 
 
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_every_relative_link_of_a_deck_resolves_beside_it(decks, lesson):
+    """Lesson 06's "lesson map in the README" pointed at ../README.md, which is not beside
+    the decks (build/slides/): a dead link on the last slide."""
+    deck = decks[lesson.name].deck
+    targets = re.findall(r'href="(?![a-z][a-z0-9+.-]*:|#)([^"#?]+)', deck.read_text("utf-8"))
+    dead = sorted({t for t in targets if not (deck.parent / html.unescape(t)).exists()})
+    assert dead == [], f"{deck.name} links to {dead}"
+
+
+def test_project_file_links_keep_their_words_and_lesson_links_their_target():
+    markdown = "[the map](../README.md#the-lessons) and [Lesson 02](02_deep_mlp.ipynb)"
+    assert build_slides.lesson_links_to_decks(markdown) == (
+        "the map and [Lesson 02](02_deep_mlp.slides.html)"
+    )
+
+
 def test_the_index_lists_every_built_deck_not_only_the_last_export(tmp_path):
     out = tmp_path / "slides"
     build_slides.build(LESSONS, out)

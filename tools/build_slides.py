@@ -366,12 +366,21 @@ def strip_test_markers(source: str) -> str:
     return "\n".join(lines)
 
 
-def lesson_links_to_decks(markdown: str) -> str:
-    """Point links to another lesson (``NN_name.ipynb``) at its deck (``NN_name.slides.html``).
+# [the lesson map](../README.md#the-lessons): a link to a file of the project, not a lesson.
+_PROJECT_FILE_LINK = re.compile(r"\[([^\]]+)\]\((?![a-z][a-z0-9+.-]*:|#)([^)\s]+)\)", re.IGNORECASE)
 
-    The decks sit side by side in one folder; the notebooks do not.
+
+def lesson_links_to_decks(markdown: str) -> str:
+    """Point links to another lesson (``NN_name.ipynb``) at its deck (``NN_name.slides.html``),
+    and keep only the words of a link to another file of the project (``../README.md``).
+
+    The decks sit side by side in one folder, away from the notebooks: a relative link to the
+    README would point into that folder (and a deck on a USB stick has no README beside it).
     """
-    return _LESSON_LINK.sub(lambda m: f"{m.group(1)}{m.group(2)}.slides.html", markdown)
+    markdown = _LESSON_LINK.sub(lambda m: f"{m.group(1)}{m.group(2)}.slides.html", markdown)
+    return _PROJECT_FILE_LINK.sub(
+        lambda m: m.group(0) if ".slides.html" in m.group(2) else m.group(1), markdown
+    )
 
 
 def notes_to_slide_start(cells: list) -> list:
