@@ -1,4 +1,5 @@
-"""Leaving the caller's state as it was: a model's train/eval modes and torch's random state.
+"""Leaving the caller's state as it was: a model's train/eval modes, torch's random state and
+its grad mode.
 
 Training, measuring or evaluating a model runs it in the mode it needs (dropout on or off),
 but a learner's model must come back in the mode it had, and the learner's own random draws
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-__all__ = ["isolated"]
+__all__ = ["isolated", "gradients_on", "for_autograd"]
 
 
 @contextmanager
@@ -32,3 +33,19 @@ def isolated(model: nn.Module, training: bool) -> Iterator[None]:
         finally:
             for module, mode in modes:
                 module.training = mode
+
+
+@contextmanager
+def gradients_on() -> Iterator[None]:
+    """Autograd on inside, even where the caller turned it off: ``torch.no_grad()`` and
+    ``torch.inference_mode()`` (the notebook habits around an evaluation) are left as they
+    were once the block ends. Inputs made inside inference mode go through
+    :func:`for_autograd` first."""
+    with torch.inference_mode(False), torch.enable_grad():
+        yield
+
+
+def for_autograd(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor``, or a copy autograd can record if it was made inside inference mode (an
+    "inference tensor" cannot take part in a backward pass)."""
+    return tensor.clone() if tensor.is_inference() else tensor
