@@ -229,9 +229,12 @@ def _check_tensor_function(function: object, name: str = "function") -> Callable
 
 def _call_on_tensor(function: Callable, x: torch.Tensor, name: str = "function") -> torch.Tensor:
     """``function(x)``, with a failure inside it (a list method called on a tensor, a
-    matmul of the wrong shape) reported as this call's mistake, naming ``x``'s shape."""
+    matmul of the wrong shape) reported as this call's mistake, naming ``x``'s shape.
+
+    ``function`` gets a copy: one that works in place (``nn.ReLU(inplace=True)``) would
+    otherwise overwrite the caller's tensor, or autograd's leaf."""
     try:
-        result = function(x)
+        result = function(x.clone())
     except ERRORS_OF_THEIR_OWN:
         raise
     except (TypeError, AttributeError) as error:
@@ -245,6 +248,13 @@ def _call_on_tensor(function: Callable, x: torch.Tensor, name: str = "function")
             f"{name} failed on x of shape {tuple(x.shape)} ({x.dtype}, {x.device.type}): "
             f"{type(error).__name__}: {error}; pass an x that {name} accepts (a model "
             "needs x of shape (batch, in_features), with its parameters' dtype and device)"
+        ) from error
+    except ValueError:  # this library's own checks (a model's input), or torch's plain ones
+        raise
+    except Exception as error:  # noqa: BLE001 - the learner's own code failed: say where
+        raise ValueError(
+            f"{name}(x) raised {type(error).__name__}: {error} (x: a {x.dtype} tensor of "
+            f"shape {tuple(x.shape)})"
         ) from error
     if not isinstance(result, torch.Tensor):
         raise TypeError(

@@ -14,6 +14,7 @@ All measurements run in float64, so they do not depend on the float32 rounding o
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -27,11 +28,14 @@ from .activations import (
     _check_tensor_function,
     tanh_normal_cdf,
 )
+from .architecture import _as_list
+from .isolation import check_autograd_parameters, for_autograd, gradients_on
 from .validation import (
     check_finite,
     check_finite_result,
     check_has_values,
     check_integer,
+    check_matches_parameters,
     check_memory,
     check_real,
     short_repr,
@@ -75,11 +79,14 @@ def _check_target(target: str) -> str:
 def x_grid(x_range: Sequence[float] = (-10.0, 10.0), num_points: int = 4001) -> torch.Tensor:
     """Evenly spaced float64 points covering ``x_range = (low, high)``, ends included.
 
+    ``x_range`` may be a tuple, a list, or a 1-D numpy array or tensor of two numbers.
+
     Raises:
         ValueError: ``low >= high``, a non-finite end, a range wider than float64 holds
             (``high - low`` overflows), or fewer than 2 points.
         TypeError: ``x_range`` is not a pair of numbers, ``num_points`` not an integer.
     """
+    x_range = _as_list(x_range, "x_range")
     if isinstance(x_range, (str, bytes)) or not isinstance(x_range, Sequence) or len(x_range) != 2:
         raise TypeError(f"x_range must be a pair (low, high), got {x_range!r}")
     low = check_real(x_range[0], "x_range[0]")
@@ -136,22 +143,56 @@ def approximation_error(
     return error
 
 
+_COEFFICIENTS_EXAMPLE = "[0.004715, 0.044715]"
+
+
+def _slipped_kind(values: object) -> str | None:
+    """``"bool"`` or ``"complex"`` if ``values`` hold such numbers where real ones are meant."""
+    if isinstance(values, torch.Tensor | np.ndarray):
+        dtype = str(values.dtype)  # "torch.bool", "complex128", ...
+        return "bool" if "bool" in dtype else "complex" if "complex" in dtype else None
+    items = values if isinstance(values, Sequence) else (values,)
+    if any(isinstance(item, bool | np.bool_) for item in items):
+        return "bool"
+    if any(isinstance(item, complex | np.complexfloating) for item in items):
+        return "complex"
+    return None
+
+
+def _is_single_number(value: object) -> bool:
+    """A real number, or a 0-d tensor or array of one, where a list of them is asked for."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0 and np.issubdtype(value.dtype, np.number)
+    if isinstance(value, torch.Tensor):
+        return value.ndim == 0
+    return isinstance(value, numbers.Real)
+
+
 def _as_coefficients(coefficients: object) -> torch.Tensor:
-    """``coefficients`` as a float64 tensor, or a clear error (bools are a slip for numbers)."""
+    """``coefficients`` as a float64 tensor, or a clear error (bools are a slip for numbers,
+    and a complex number's imaginary part would be dropped)."""
     if isinstance(coefficients, (str, bytes)):
         raise TypeError(f"coefficients must be a 1-D sequence of numbers, got {coefficients!r}")
     if isinstance(coefficients, torch.Tensor):
         check_has_values(coefficients, "coefficients")
-        bools = coefficients.dtype == torch.bool
-    elif isinstance(coefficients, np.ndarray):
-        bools = coefficients.dtype == np.bool_
-    else:
-        values = coefficients if isinstance(coefficients, Sequence) else ()
-        bools = any(isinstance(value, bool | np.bool_) for value in values)
-    if bools:
+    kind = _slipped_kind(coefficients)
+    if kind == "bool":
         raise TypeError(
             f"coefficients must be numbers, got {short_repr(coefficients)} (True/False); "
-            "write e.g. [0.004715, 0.044715]"
+            f"write e.g. {_COEFFICIENTS_EXAMPLE}"
+        )
+    if kind == "complex":
+        raise TypeError(
+            f"coefficients must be real numbers, got {short_repr(coefficients)}, which holds "
+            f"complex ones (their imaginary part would be dropped); write e.g. "
+            f"{_COEFFICIENTS_EXAMPLE}"
+        )
+    if _is_single_number(coefficients):
+        raise TypeError(
+            f"coefficients must be a list of numbers such as {_COEFFICIENTS_EXAMPLE}, got the "
+            f"single number {short_repr(coefficients)}; for one coefficient pass a list of "
+            f"one, e.g. [{float(coefficients):.6g}] (max_approximation_error gives its error "
+            "as a float)"
         )
     try:
         return torch.as_tensor(coefficients, dtype=torch.float64)
@@ -170,7 +211,8 @@ def max_error_vs_coefficient(
     r"""Largest :math:`|\text{error}|` over ``x_range`` for each coefficient, in one pass.
 
     Args:
-        coefficients: 1-D, the values of :math:`c` to try (each between -1000 and 1000).
+        coefficients: the values of :math:`c` to try (each between -1000 and 1000): a list,
+            or a 1-D array or tensor, of real numbers; for one value write ``[c]``.
         x_range, num_points: the float64 grid on which the maximum is taken.
         target: ``"gelu"`` or ``"cdf"`` (see :func:`approximation_error`).
 
@@ -181,7 +223,8 @@ def max_error_vs_coefficient(
     c = _as_coefficients(coefficients)
     if c.ndim != 1 or c.numel() == 0:
         raise ValueError(
-            f"coefficients must be a non-empty 1-D sequence, got shape {tuple(c.shape)}"
+            f"coefficients must be a non-empty 1-D sequence such as {_COEFFICIENTS_EXAMPLE}, "
+            f"got {short_repr(coefficients)} of shape {tuple(c.shape)}"
         )
     if not bool(torch.isfinite(c).all()):
         raise ValueError("coefficients must be finite, but some are NaN or infinite")
@@ -236,11 +279,18 @@ def minimax_cubic_coefficient(
         x_range, num_points: the float64 grid on which the maximum is taken.
         target: ``"gelu"`` or ``"cdf"``.
         bracket: ``(low, high)`` interval searched; the max error must have a single
-            minimum in it (true for ``(0, 0.1)`` and any range).
+            minimum inside it (true for ``(0, 0.1)`` and any range). A search that ends at
+            either edge found no minimum there and raises.
         tolerance: stop when the bracket is narrower than this (> 0, and not below
             what float64 resolves in the bracket).
+
+    Raises:
+        ValueError: the search would evaluate the error at more than
+            :data:`MAX_SEARCH_POINTS` points in all (a ``num_points`` that would take more
+            than about 10 s), or ended at an edge of ``bracket``.
     """
     _check_target(target)
+    bracket = _as_list(bracket, "bracket")
     if isinstance(bracket, (str, bytes)) or not isinstance(bracket, Sequence) or len(bracket) != 2:
         raise TypeError(f"bracket must be a pair (low, high), got {bracket!r}")
     low, high = (_check_coefficient(v, f"bracket[{i}]") for i, v in enumerate(bracket))
@@ -253,17 +303,19 @@ def minimax_cubic_coefficient(
             f"tolerance must be at least {resolution:.3g} (float64 cannot narrow the bracket "
             f"{tuple(bracket)!r} further), got {tolerance!r}"
         )
+    inverse_golden = (math.sqrt(5.0) - 1.0) / 2.0
+    # Each step shrinks the bracket by the golden ratio: this many steps reach the tolerance.
+    max_steps = math.ceil(math.log((high - low) / tolerance) / -math.log(inverse_golden)) + 2
+    num_points = check_integer(num_points, "num_points", minimum=2)
+    _check_search_size(max_steps + 2, num_points)
     x = x_grid(x_range, num_points)
 
     def worst(c: float) -> float:
         return float(approximation_error(x, c, target).abs().max())
 
-    inverse_golden = (math.sqrt(5.0) - 1.0) / 2.0
     a, b = low, high
     c1, c2 = b - inverse_golden * (b - a), a + inverse_golden * (b - a)
     f1, f2 = worst(c1), worst(c2)
-    # Each step shrinks the bracket by the golden ratio: this many steps reach the tolerance.
-    max_steps = math.ceil(math.log((b - a) / tolerance) / -math.log(inverse_golden)) + 2
     for _ in range(max_steps):
         if not b - a > tolerance:
             break
@@ -275,7 +327,35 @@ def minimax_cubic_coefficient(
             a, c1, f1 = c1, c2, f2
             c2 = a + inverse_golden * (b - a)
             f2 = worst(c2)
+    if a == low or b == high:  # one end never moved: the error kept falling towards it
+        edge, end = (low, "low") if a == low else (high, "high")
+        raise ValueError(
+            f"bracket {tuple(bracket)!r} holds no minimum of the largest error: the search "
+            f"ended at its {end} end ({edge!r}, giving c = {(a + b) / 2.0!r}), and an edge is "
+            "not a minimum (the minimum lies beyond it, or the error has more than one valley "
+            "in the bracket); pass a bracket in which the error falls and then rises, such as "
+            "(0.0, 0.1)"
+        )
     return (a + b) / 2.0
+
+
+#: Most error evaluations (grid points times golden-section steps) one search may do: at about
+#: 4e-8 s each on a laptop CPU, some 10 s. The default search needs about 350,000.
+MAX_SEARCH_POINTS = 250_000_000
+
+
+def _check_search_size(evaluations: int, num_points: int) -> None:
+    """Fail at once for a search that would run for minutes (it grows with num_points)."""
+    total = evaluations * num_points
+    if total > MAX_SEARCH_POINTS:
+        most = MAX_SEARCH_POINTS // evaluations
+        raise ValueError(
+            f"num_points={num_points:,} is too many for a search: its {evaluations} "
+            f"evaluations of the error, each over every point, come to {total:,} (about "
+            f"{total * 4e-8:,.0f} s); "
+            f"use num_points of at most {most:,} (the default 8001 already gives the "
+            "constant to 6 decimals)"
+        )
 
 
 def value_and_derivative(
@@ -286,13 +366,17 @@ def value_and_derivative(
     ``function`` must act elementwise (every activation does), so the gradient of
     ``function(x).sum()`` with respect to ``x`` is :math:`f'(x)` at every point.
     Both results are detached, shaped like ``x``. A function that draws random numbers
-    (dropout) draws them without moving torch's global random state.
+    (dropout) draws them without moving torch's global random state; ``function`` gets a
+    copy of ``x`` (one that works in place leaves ``x`` alone); gradients are on inside,
+    even within ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Raises:
         TypeError: ``function`` is a class (``GELU`` for ``GELU()``), a numpy or math
             function (autograd cannot follow them), or does not take a tensor.
-        ValueError: ``x`` is not finite; ``function`` is not elementwise, has no
-            gradient (a step such as ``(x > 0).float()``), or overflowed.
+        ValueError: ``x`` is not finite; ``function`` is not elementwise (its Jacobian is not
+            diagonal: ``torch.softmax(x, 0)``, ``torch.cumsum(x, 0)``), has no gradient (a
+            comparison such as ``(x > 0).float()``), is a step (``torch.round``: a derivative
+            of exactly 0 at every point while the values change), or overflowed.
 
     Example::
 
@@ -303,26 +387,83 @@ def value_and_derivative(
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError(f"x must be a floating-point torch.Tensor, got {short_repr(x)}")
     _check_tensor_function(function)
+    check_autograd_parameters(function)
     check_has_values(x, "x")
     check_finite(x, "x")
-    x = x.detach().clone().requires_grad_(True)
-    with torch.enable_grad(), torch.random.fork_rng(devices=[]):
+    if isinstance(function, torch.nn.Module):
+        check_matches_parameters(function, x, "x", owner="function")
+    with gradients_on(), torch.random.fork_rng(devices=[]):
+        x = for_autograd(x).detach().clone().requires_grad_(True)
         y = _call_on_tensor(function, x)
         if y.shape != x.shape:
             raise ValueError(
                 f"function must map x elementwise (same shape {tuple(x.shape)}), "
                 f"got shape {tuple(y.shape)}"
             )
-        dy = None
+        dy = probe = None
         if y.requires_grad:
-            (dy,) = torch.autograd.grad(y.sum(), x, allow_unused=True)
+            (dy,) = torch.autograd.grad(y.sum(), x, allow_unused=True, retain_graph=True)
+            probe = _mixing_probe(y, x)
     if dy is None:
         raise ValueError(
             "function has no derivative autograd can follow: its output does not depend "
-            "on x through differentiable operations (a step such as (x > 0).float(), "
-            "torch.round, x.detach()); use a smooth function such as torch.sigmoid"
+            "on x through differentiable operations (a comparison such as (x > 0).float(), "
+            "or x.detach()); use a smooth function such as torch.sigmoid"
         )
     advice = "the function overflowed at these x; use smaller x, or float64 (x.double())"
     check_finite_result(y, "function(x)", advice)
     check_finite_result(dy, "the derivative", advice)
+    _check_elementwise(dy, probe)
+    _check_not_a_step(y.detach(), dy)
     return y.detach(), dy
+
+
+def _mixing_probe(y: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(w, w^T J)`` for irregular weights ``w``: an elementwise function's Jacobian ``J`` is
+    diagonal, so ``w^T J`` is ``w`` times the derivative; anything else mixes elements."""
+    if x.numel() < 2:
+        return None
+    # A private generator: the weights are the same every call, the global state untouched.
+    generator = torch.Generator().manual_seed(0)
+    weights = 1.0 + torch.rand(x.shape, generator=generator, dtype=torch.float64)
+    weights = weights.to(dtype=x.dtype, device=x.device)
+    (mixed,) = torch.autograd.grad(y, x, weights, allow_unused=True)
+    return None if mixed is None else (weights, mixed)
+
+
+def _check_elementwise(
+    derivative: torch.Tensor, probe: tuple[torch.Tensor, torch.Tensor] | None
+) -> None:
+    """Raise unless ``w^T J`` equals ``w`` times the derivative, up to ``x``'s rounding."""
+    if probe is None:
+        return
+    weights, mixed = (t.double() for t in probe)
+    expected = weights * derivative.double()
+    size = max(float(mixed.abs().max()), float(expected.abs().max()))
+    tolerance = max(1e-4, 16 * torch.finfo(derivative.dtype).eps) * size
+    if not bool(torch.isfinite(mixed).all()) or float((mixed - expected).abs().max()) <= tolerance:
+        return
+    raise ValueError(
+        "function is not elementwise: its output at one point depends on other elements of "
+        "x (as torch.softmax(x, 0), torch.cumsum(x, 0) or x - x.mean() do), so there is no "
+        "derivative f'(x) point by point; pass a function applied to each element alone, "
+        "such as torch.sigmoid or GELU()"
+    )
+
+
+def _check_not_a_step(y: torch.Tensor, derivative: torch.Tensor) -> None:
+    """A derivative of exactly 0 at every point while the values change: a staircase
+    (``torch.round``), whose slope autograd reports as 0. Two plateaus are not enough to
+    tell (a saturated ``tanh`` at +-100 is flat there too)."""
+    if bool((derivative != 0).any()):
+        return
+    levels = torch.unique(y)
+    if levels.numel() < 3:
+        return
+    raise ValueError(
+        f"function's derivative is exactly 0 at every x, though its values change "
+        f"({levels.numel()} different values from {float(levels[0]):.4g} to "
+        f"{float(levels[-1]):.4g}): it is a step function (such as torch.round, torch.floor "
+        "or torch.sign), whose slope autograd reports as 0 everywhere; use a smooth function "
+        "such as torch.sigmoid"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -36,6 +37,16 @@ __all__ = [
     "parameter_count",
     "shortcut_mask",
 ]
+
+
+def _as_list(values: object, name: str) -> object:
+    """A 1-D numpy array or tensor as the list of Python numbers it holds (``np.array([3, 3,
+    1])`` is as natural as ``[3, 3, 1]``); anything else as it is, for the checks to judge."""
+    if isinstance(values, np.ndarray | torch.Tensor) and values.ndim == 1:
+        if isinstance(values, torch.Tensor):
+            check_has_values(values, name)
+        return values.tolist()
+    return values
 
 
 def deep_layer_sizes(
@@ -77,7 +88,7 @@ def shortcut_mask(layer_sizes: Sequence[int], use_shortcut: bool = True) -> list
         >>> shortcut_mask([3, 3, 3, 3, 3, 1])
         [True, True, True, True, False]
     """
-    sizes = check_layer_sizes(layer_sizes)
+    sizes = check_layer_sizes(_as_list(layer_sizes, "layer_sizes"))
     use_shortcut = check_bool(use_shortcut, "use_shortcut")
     return [
         use_shortcut and n_in == n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
@@ -95,7 +106,7 @@ def parameter_count(layer_sizes: Sequence[int]) -> int:
         >>> parameter_count([3, 3, 3, 3, 3, 1])  # 4 * (9 + 3) + (3 + 1)
         52
     """
-    sizes = check_layer_sizes(layer_sizes)
+    sizes = check_layer_sizes(_as_list(layer_sizes, "layer_sizes"))
     return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
 
 
@@ -133,7 +144,7 @@ class ArchitectureSummary:
 
 def architecture_summary(layer_sizes: Sequence[int]) -> ArchitectureSummary:
     """Depth, parameter count and shortcut positions of the MLP with these sizes."""
-    sizes = check_layer_sizes(layer_sizes)
+    sizes = check_layer_sizes(_as_list(layer_sizes, "layer_sizes"))
     return ArchitectureSummary(
         layer_sizes=sizes,
         depth=len(sizes) - 1,
@@ -148,15 +159,22 @@ def linearity_gap(
     r"""How far ``function`` is from affine along ``x``: :math:`\max|f(sx)-f(0)-s(f(x)-f(0))|`.
 
     For an affine map :math:`f(x) = Ax + b` this is 0 up to rounding, for every
-    ``x`` and ``scale``. A network with working nonlinear activations gives a
-    clearly non-zero number. Runs without gradients.
+    ``x`` and ``scale``. The gap looks along the ray from 0 through ``x`` only: a network
+    whose activations bend it there (GELU, tanh, sigmoid) gives a clearly non-zero number,
+    but a positively homogeneous function, :math:`f(sx) = s\,f(x)`
+    for :math:`s > 0` (ReLU, leaky ReLU, a ReLU network without biases), is exactly linear
+    along every such ray: its gap is 0 at any positive ``scale`` although it is not affine.
+    A negative ``scale`` reveals it (``linearity_gap(torch.relu, x, scale=-1.0)`` is
+    :math:`\max|x|`). Runs without gradients; ``function`` gets copies of ``x``, so one
+    that works in place (``nn.ReLU(inplace=True)``) leaves ``x`` alone.
 
     Args:
         function: a module *instance* (``GELU()``, a network) or a function of a tensor
             (``torch.tanh``), taking a tensor shaped like ``x``.
         x: a floating-point input (the zero input is ``torch.zeros_like(x)``); for a
             module, of its parameters' dtype and device.
-        scale: the factor :math:`s` (any finite number other than 0 and 1).
+        scale: the factor :math:`s` (any finite number other than 0 and 1; negative to
+            test a positively homogeneous function such as ReLU).
 
     Raises:
         TypeError: ``function`` is a class, a numpy or math function, or does not take

@@ -13,14 +13,19 @@ layer, :math:`\partial f_i/\partial x_i` without a shortcut,
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
 
 from .activations import ActivationSpec
-from .architecture import deep_layer_sizes  # re-exported: lesson 03 imports it from here
+from .architecture import (
+    _as_list,
+    deep_layer_sizes,  # re-exported: lesson 03 imports it from here
+)
 from .gradients import _check_significant_digits, layer_gradient_means
+from .isolation import for_autograd, gradients_on
 from .model import ExampleDeepNeuralNetwork, shortcuts_disabled
 from .validation import (
     check_device,
@@ -107,8 +112,14 @@ def compare_gradients(
             is the book's ``[[1., 0., -1.]]``.
 
     Returns:
-        ``(plain_means, shortcut_means)``: two dicts ``{"layers.0.0.weight": ..., ...}``
-        in layer order.
+        ``(plain_means, shortcut_means)``: two dicts ``{"layers.0.0.weight": ..., ...}``,
+        one entry per layer (its ``nn.Linear`` weight; an activation's own weights, such as
+        ``nn.PReLU``'s slopes, are left out), in layer order.
+
+    The networks are built in torch's default dtype (float32 unless changed with
+    ``torch.set_default_dtype``), and ``x`` must have it: for float64, call
+    ``torch.set_default_dtype(torch.float64)`` first. Works inside ``torch.no_grad()``
+    and ``torch.inference_mode()`` too.
 
     Example::
 
@@ -116,22 +127,58 @@ def compare_gradients(
         >>> f"{plain['layers.0.0.weight']:.4g}", f"{shortcut['layers.0.0.weight']:.4g}"
         ('0.0002017', '0.2217')
     """
-    sizes = check_layer_sizes(layer_sizes)
+    sizes = check_layer_sizes(_as_list(layer_sizes, "layer_sizes"))
     seed = check_seed(seed)
     # make_model_pair builds two networks with equal weights; building one and running
     # it with its shortcuts off, then on, gives the same numbers bit for bit at half the
     # cost (building the modules took as long as both backward passes; an explorer
     # does this on every slider step). A test holds it equal to make_model_pair, and
     # shortcuts_disabled keeps the model's use_shortcut as true as its shortcut_mask.
-    with torch.random.fork_rng(devices=[]):
+    # gradients_on: inside inference mode the weights would be built as tensors autograd
+    # cannot use.
+    with torch.random.fork_rng(devices=[]), gradients_on():
         torch.manual_seed(seed)
         model = ExampleDeepNeuralNetwork(sizes, use_shortcut=True, activation=activation)
+        weight = model.layers[0][0].weight
         if x is None:  # the input follows the model: its dtype (torch's default) and device
-            weight = model.layers[0][0].weight
             x = default_input(sizes[0], dtype=weight.dtype, device=weight.device)
+        _check_default_dtype(x, weight.dtype)
         with shortcuts_disabled(model):
             plain = layer_gradient_means(model, x)
-        return plain, layer_gradient_means(model, x)
+        return _per_layer(plain), _per_layer(layer_gradient_means(model, x))
+
+
+def _check_default_dtype(x: object, dtype: torch.dtype) -> None:
+    """The caller never sees the networks compare_gradients builds: say what their dtype is
+    and how to change it (torch's advice, model.to(...), is out of reach)."""
+    if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dtype != dtype:
+        raise TypeError(
+            f"x dtype {x.dtype} does not match the networks compare_gradients builds, which "
+            f"are in torch's default dtype ({dtype}); pass x.to({dtype}), or build them in "
+            f"{x.dtype} with torch.set_default_dtype({x.dtype}) before the call"
+        )
+
+
+def _activation_parameter(key: object, means: Mapping) -> bool:
+    """Is ``key`` an activation's own weight in an ExampleDeepNeuralNetwork's table
+    (``layers.2.1.weight``, an ``nn.PReLU``'s slope, beside ``layers.2.0.weight``)?"""
+    match = re.fullmatch(r"layers\.(\d+)\.([1-9]\d*)\..+", key) if isinstance(key, str) else None
+    return match is not None and f"layers.{match[1]}.0.weight" in means
+
+
+def _per_layer(means: Mapping) -> dict:
+    """One entry per layer: the layers' ``nn.Linear`` weights, without the activations' own."""
+    return {key: value for key, value in means.items() if not _activation_parameter(key, means)}
+
+
+def _gradient_table(means: object, name: str) -> dict:
+    """A table of gradient means, one entry per layer, or a clear error (a value on the
+    meta device would otherwise fail inside ``.item()``)."""
+    if isinstance(means, Mapping):
+        for key, value in means.items():
+            if isinstance(value, torch.Tensor):
+                check_has_values(value, f"{name}[{key!r}]")
+    return _per_layer(check_gradient_means(means, name))
 
 
 def vanishing_ratio(means: Mapping[str, float]) -> float:
@@ -146,7 +193,10 @@ def vanishing_ratio(means: Mapping[str, float]) -> float:
 
     Args:
         means: a table from :func:`compare_gradients` or
-            :func:`~shortcut_lib.gradients.layer_gradient_means` (layer order).
+            :func:`~shortcut_lib.gradients.layer_gradient_means` (layer order). In an
+            :class:`~shortcut_lib.model.ExampleDeepNeuralNetwork`'s table a layer's gradient
+            is its ``nn.Linear`` weight's, ``layers.i.0.weight``: an activation's own weights
+            (``nn.PReLU``'s slopes, ``layers.i.1.weight``) are left out.
 
     Returns:
         The ratio, a finite number >= 0.
@@ -156,7 +206,7 @@ def vanishing_ratio(means: Mapping[str, float]) -> float:
             there is no ratio (e.g. a dead network: its output is exactly 0, the target,
             so the loss and every gradient are 0); or the ratio overflows a float.
     """
-    means = check_gradient_means(means, "means")
+    means = _gradient_table(means, "means")
     if not means:
         raise ValueError("means is empty; expected at least one layer's gradient mean")
     names, values = list(means), list(means.values())
@@ -166,8 +216,9 @@ def vanishing_ratio(means: Mapping[str, float]) -> float:
             "every layer's is 0: the network is dead (e.g. its output is exactly 0, the "
             "target, so the loss and every gradient are 0); try another seed or activation"
             if not any(values)
-            else "only the last layer's weights get no gradient (e.g. their input is all 0); "
-            "compare two other layers' means instead"
+            else "the last layer's weights get no gradient while earlier ones do (e.g. that "
+            "layer's input is all 0, or the model does not use those weights); compare two "
+            "other layers' means instead"
         )
         raise ValueError(
             f"means[{names[-1]!r}], the last layer's gradient, is 0, so first / last is "
@@ -225,12 +276,17 @@ def max_weight_difference(model_a: nn.Module, model_b: nn.Module) -> float:
 
 
 def format_gradient_table(
-    plain: Mapping[str, float], shortcut: Mapping[str, float], significant_digits: int = 4
+    plain: Mapping[str, float],
+    shortcut: Mapping[str, float],
+    significant_digits: int | None = 4,
 ) -> str:
     """A plain-text table: one row per layer, plain and shortcut gradient means and their ratio.
 
     Numbers are rounded to ``significant_digits``, 1 to 17 (from about the 7th digit
-    on, the values change with the CPU and torch version).
+    on, the values change with the CPU and torch version); ``None`` shows every digit,
+    as :func:`~shortcut_lib.gradients.print_gradients` does. Where ``plain`` is 0 the
+    ratio has no value and its cell says so. Layers are taken as in
+    :func:`vanishing_ratio` (an activation's own weights are left out).
 
     Example::
 
@@ -240,15 +296,22 @@ def format_gradient_table(
         ...
         4       0.005050     1.326             262.6
     """
-    plain = check_gradient_means(plain, "plain")
-    shortcut = check_gradient_means(shortcut, "shortcut")
+    plain = _gradient_table(plain, "plain")
+    shortcut = _gradient_table(shortcut, "shortcut")
     if list(plain) != list(shortcut):
         raise ValueError(
             f"plain and shortcut must have the same layers, got {list(plain)} and {list(shortcut)}"
         )
-    digits = _check_significant_digits(significant_digits)
+    if not plain:
+        raise ValueError(
+            "plain and shortcut are empty; expected at least one layer's gradient mean, "
+            "e.g. format_gradient_table(*compare_gradients())"
+        )
+    digits = None if significant_digits is None else _check_significant_digits(significant_digits)
 
     def number(value: float) -> str:
+        if digits is None:
+            return repr(value)
         # "#" keeps trailing zeros (0.3290, not 0.329) so every cell shows the same
         # number of digits; the bare "." it leaves on integers (1099.) is dropped.
         return f"{value:#.{digits}g}".rstrip(".")
@@ -257,7 +320,9 @@ def format_gradient_table(
     rows = []
     for index, name in enumerate(plain):
         p, s = plain[name], shortcut[name]
-        ratio = number(s / p) if p != 0 else ("nan" if s == 0 else "inf")
+        ratio = number(s / p) if p != 0 else "undefined (plain is 0)"
+        if p != 0 and not math.isfinite(s / p):
+            ratio = "over 1e308"
         rows.append([str(index), number(p), number(s), ratio])
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     # Layer left-aligned, numbers right-aligned so their decimal points roughly line up.
@@ -285,7 +350,8 @@ def _check_one_sample(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
             f"x must be one sample, shape ({model.layer_sizes[0]},) or "
             f"(1, {model.layer_sizes[0]}), got shape {tuple(x.shape)}"
         )
-    return x.reshape(-1)
+    # A copy: the caller's x is never handed to the model's layers.
+    return x.reshape(-1).clone()
 
 
 def residual_stream(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
@@ -302,6 +368,10 @@ def residual_stream(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     Returns:
         ``[x_0, x_1, ..., x_n]``, detached 1-D tensors; ``x_n`` is the output.
 
+    The model runs in the mode it is in (``model.eval()`` to switch dropout off); random
+    draws come from a private copy of torch's random state, so two calls agree and the
+    caller's random numbers do not shift.
+
     Example::
 
         >>> from shortcut_lib import make_model_pair
@@ -311,18 +381,22 @@ def residual_stream(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     """
     h = _check_one_sample(model, x)
     stream = [h.detach().clone()]
-    with torch.no_grad():
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
         for layer, has_shortcut in zip(model.layers, model.shortcut_mask, strict=True):
             h = h + layer(h) if has_shortcut else layer(h)
             stream.append(h.clone())
-    check_finite_result(torch.cat(stream), "the residual stream", _OVERFLOW_ADVICE)
+    check_finite_result(torch.cat(stream), "the residual stream", _overflow_advice_at_x(h.dtype))
     return stream
 
 
-_OVERFLOW_ADVICE = (
-    "the network overflowed at this x: use a smaller x, fewer layers, or float64 "
-    "(model.double() and x.double())"
-)
+def _overflow_advice_at_x(dtype: torch.dtype) -> str:
+    """What to change when the network overflowed at a sample: float64 helps unless it is."""
+    if dtype == torch.float64:
+        return "the network overflowed at this x even in float64: use a smaller x or fewer layers"
+    return (
+        "the network overflowed at this x: use a smaller x, fewer layers, or float64 "
+        "(model.double() and x.double())"
+    )
 
 
 def layer_jacobians(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
@@ -337,7 +411,9 @@ def layer_jacobians(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     (:func:`residual_stream`). By the chain rule the gradient that reaches
     :math:`x_i` is :math:`\partial L/\partial x_n \, J_{n-1} \cdots J_i`: a product of
     these matrices, one per layer. Computed with
-    :func:`torch.autograd.functional.jacobian`, one layer at a time.
+    :func:`torch.autograd.functional.jacobian`, one layer at a time, with gradients on
+    even inside ``torch.no_grad()`` or ``torch.inference_mode()`` (for a model built
+    there too). The model runs in its current mode, as in :func:`residual_stream`.
 
     Args:
         model: an :class:`~shortcut_lib.model.ExampleDeepNeuralNetwork`.
@@ -358,13 +434,27 @@ def layer_jacobians(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
         '0.5022'
     """
     stream = residual_stream(model, x)
+    advice = _overflow_advice_at_x(stream[0].dtype)
     jacobians = []
-    for layer, has_shortcut, h in zip(model.layers, model.shortcut_mask, stream, strict=False):
+    # The same private random state as residual_stream's: dropout draws the same masks.
+    with gradients_on(), torch.random.fork_rng(devices=[]):
+        for layer, has_shortcut, h in zip(model.layers, model.shortcut_mask, stream, strict=False):
+            run = _runnable(layer)
 
-        def step(v: torch.Tensor, layer: nn.Module = layer, add: bool = has_shortcut):
-            return v + layer(v) if add else layer(v)
+            def step(v: torch.Tensor, run=run, add: bool = has_shortcut) -> torch.Tensor:
+                return v + run(v) if add else run(v)
 
-        jacobian = torch.autograd.functional.jacobian(step, h).detach()
-        check_finite_result(jacobian, f"the Jacobian of layer {len(jacobians)}", _OVERFLOW_ADVICE)
-        jacobians.append(jacobian)
+            jacobian = torch.autograd.functional.jacobian(step, for_autograd(h)).detach()
+            check_finite_result(jacobian, f"the Jacobian of layer {len(jacobians)}", advice)
+            jacobians.append(jacobian)
     return jacobians
+
+
+def _runnable(layer: nn.Module):
+    """``layer``, or for a model built inside ``torch.inference_mode()`` (whose weights
+    autograd cannot use) the layer run on copies of its weights: same numbers."""
+    tensors = {**dict(layer.named_parameters()), **dict(layer.named_buffers())}
+    if not any(tensor.is_inference() for tensor in tensors.values()):
+        return layer
+    copies = {key: for_autograd(tensor) for key, tensor in tensors.items()}
+    return lambda v: torch.func.functional_call(layer, copies, (v,))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 
+from .isolation import check_autograd_parameters, for_autograd, gradients_on
 from .validation import (
     ERRORS_OF_THEIR_OWN,
     check_has_values,
@@ -18,6 +20,9 @@ from .validation import (
     check_positive_int,
     check_target,
     check_trainable,
+    described,
+    short_repr,
+    type_name,
 )
 
 __all__ = ["layer_gradient_means", "print_gradients"]
@@ -43,14 +48,17 @@ def _check_measurement(
     measure: Callable[..., dict[str, float]],
 ) -> Callable[..., dict[str, float]]:
     """Report what the measurement's body cannot: the model failing on ``x`` (torch's
-    shape error, said with ``x``'s shape), an overflow, and a low-precision underflow."""
+    shape error, said with ``x``'s shape), an overflow, nothing measured, and a
+    low-precision underflow. The measurement draws its random numbers (dropout) from a
+    private copy of the global random state and leaves the model's buffers as they were."""
 
     @functools.wraps(measure)
     def checked(
         model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None
     ) -> dict[str, float]:
         try:
-            means = measure(model, x, target)
+            with torch.random.fork_rng(devices=[]), _watched(model):
+                means = measure(model, x, target)
         except ERRORS_OF_THEIR_OWN:
             raise
         except RuntimeError as error:
@@ -61,13 +69,88 @@ def _check_measurement(
                 f"{error}; give x the shape the model expects, e.g. (batch, in_features) for "
                 "nn.Linear"
             ) from error
+        if not means:
+            raise ValueError(_nothing_measured(model))
         bad = [name for name, value in means.items() if not math.isfinite(value)]
         if bad:
-            raise ValueError(f"the gradient of {bad[0]} is not finite; {_OVERFLOW_ADVICE}")
+            advice = _overflow_advice(next(model.parameters()).dtype)
+            raise ValueError(f"the gradient of {bad[0]} is not finite; {advice}")
         _warn_if_underflowed(model, means)
         return means
 
     return checked
+
+
+@contextmanager
+def _watched(model: object) -> Iterator[None]:
+    """While measuring: ``model`` must return one tensor, a BatchNorm in training mode gets
+    more than one value per channel (else torch's message blames nothing in particular), and
+    the model's buffers (BatchNorm's running statistics) are restored afterwards."""
+    if not isinstance(model, nn.Module):  # the body says what model must be
+        yield
+        return
+    saved = [(b, b.detach().clone()) for b in model.buffers() if not b.is_inference()]
+    handles = [model.register_forward_hook(_one_tensor_output)]
+    handles += [
+        module.register_forward_pre_hook(functools.partial(_enough_for_batch_statistics, key))
+        for key, module in model.named_modules()
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.training
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+        with torch.no_grad():
+            for buffer, value in saved:
+                buffer.copy_(value)
+
+
+def _one_tensor_output(module: nn.Module, inputs: tuple, output: object) -> None:
+    if isinstance(output, torch.Tensor):
+        return
+    if isinstance(output, tuple | list):
+        got = f"a {type_name(output)} of {len(output)} ({', '.join(map(type_name, output))})"
+    elif isinstance(output, Mapping):
+        got = f"a {type_name(output)} with keys {short_repr(list(output))}"
+    else:
+        got = described(output)
+    raise TypeError(
+        f"model must return one tensor (the output the loss compares with target), but "
+        f"{type_name(module)} returned {got}; wrap it in a module whose forward returns one "
+        "tensor (for nn.LSTM or nn.GRU, its output: lstm(x)[0])"
+    )
+
+
+def _enough_for_batch_statistics(key: str, module: nn.Module, inputs: tuple) -> None:
+    (batch,) = inputs[:1]
+    if isinstance(batch, torch.Tensor) and batch.ndim >= 2 and batch.numel() <= batch.shape[1]:
+        which = f"model's {type_name(module)} {key!r}" if key else f"model ({type_name(module)})"
+        raise ValueError(
+            f"{which} is in training mode, where it normalises "
+            "each channel over the batch and needs more than one value per channel, but its "
+            f"input has shape {tuple(batch.shape)}; call model.eval() first (BatchNorm then "
+            "uses its running statistics), or pass x with more than one sample"
+        )
+
+
+def _nothing_measured(model: nn.Module) -> str:
+    """Why the table is empty: no parameter is named ``*weight``, or none got a gradient."""
+    names = [name for name, _ in model.named_parameters()]
+    weights = [name for name in names if name.endswith("weight")]
+    if not weights:
+        return (
+            f"model has no parameter whose name ends in 'weight' (its parameters: "
+            f"{short_repr(names)}); layer_gradient_means measures the mean |gradient| of "
+            "each weight (names such as layers.0.0.weight, as nn.Linear's weights are "
+            "named), so name the weight matrices '...weight' or build the model from "
+            "nn.Linear layers"
+        )
+    return (
+        f"none of model's weights ({short_repr(weights)}) got a gradient from "
+        "MSE(model(x), target): the output does not depend on them (requires_grad=False, or "
+        "not used in forward)"
+    )
 
 
 def _warn_if_underflowed(model: nn.Module, means: dict[str, float]) -> None:
@@ -90,9 +173,10 @@ def _warn_if_underflowed(model: nn.Module, means: dict[str, float]) -> None:
 
 
 # Decorators, so that the body (which lesson 03 prints) stays the measurement alone;
-# enable_grad: the measurement works inside a notebook's `with torch.no_grad():` too.
+# gradients_on: the measurement works inside a notebook's `with torch.no_grad():` (or
+# `torch.inference_mode()`) too.
 @_check_measurement
-@torch.enable_grad()
+@gradients_on()
 def layer_gradient_means(
     model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None
 ) -> dict[str, float]:
@@ -105,16 +189,25 @@ def layer_gradient_means(
 
     Gradients are zeroed first, so calling it twice gives the same numbers
     (the book's ``print_gradients`` silently accumulates them). Gradients are
-    enabled for the measurement even inside ``torch.no_grad()``, and ``x.grad``
-    is left alone (only the model's weights get a ``.grad``).
+    enabled for the measurement even inside ``torch.no_grad()`` or
+    ``torch.inference_mode()``, and ``x`` is left alone (the model gets a copy; only the
+    model's weights get a ``.grad``).
+
+    The model runs in the mode it is in, as the book measures: in train mode dropout
+    drops and BatchNorm normalises over the batch; call ``model.eval()`` first to measure
+    without them. Random draws (dropout masks) come from a private copy of torch's global
+    random state, so two calls give the same numbers and the caller's random numbers do
+    not shift; buffers (BatchNorm's running statistics) are left as they were.
 
     Raises:
-        TypeError: ``model`` is not a module instance, or ``x`` not a floating-point
-            tensor of the model's dtype.
-        ValueError: ``model`` has no parameters that take a gradient; ``x`` or
-            ``target`` is empty, not finite, on another device than the model, or of a
-            shape the model rejects; the output or a gradient overflowed to inf/NaN
-            (e.g. a very deep network in float32).
+        TypeError: ``model`` is not a module instance, or does not return one tensor;
+            ``x`` or ``target`` is not a floating-point tensor of the model's dtype.
+        ValueError: ``model`` has no parameters that take a gradient, none named
+            ``...weight`` that got one, or parameters built inside
+            ``torch.inference_mode()``; ``x`` or ``target`` is empty, not finite, on
+            another device than the model, or of a shape the model rejects; a BatchNorm
+            in train mode sees one value per channel; the output or a gradient overflowed
+            to inf/NaN (e.g. a very deep network in float32).
 
     Warns:
         RuntimeWarning: in float16/bfloat16, when some means are exactly 0 (they may
@@ -136,12 +229,17 @@ def layer_gradient_means(
         )
     check_matches_parameters(model, x)
     check_trainable(model)
+    check_autograd_parameters(model, "model")
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x must be finite, but it holds NaN or infinite values")
     if x.numel() == 0:
         raise ValueError(f"x is empty (shape {tuple(x.shape)}); expected at least one sample")
-    # Measure the weights' gradients only: a caller's x that requires grad keeps its .grad.
-    x = x.detach()
+    if target is not None:
+        _check_target_values(model, target)
+        target = for_autograd(target)
+    # Measure the weights' gradients only: a caller's x that requires grad keeps its .grad,
+    # and a model that works in place (nn.ReLU(inplace=True) first) gets a copy to change.
+    x = for_autograd(x).detach().clone()
     model.zero_grad(set_to_none=True)
     output = model(x)
     if target is None:
@@ -156,10 +254,29 @@ def layer_gradient_means(
     }
 
 
-_OVERFLOW_ADVICE = (
-    "the network overflowed (too many layers for its dtype, or too large an input): "
-    "use fewer layers, or float64 with model.double() and x.double()"
-)
+def _check_target_values(model: nn.Module, target: object) -> None:
+    """``target`` is a tensor the loss can compare with the model's output: values on the
+    model's device, of its dtype (else torch's error blames model(x))."""
+    if not isinstance(target, torch.Tensor):
+        raise TypeError(
+            f"target must be a torch.Tensor shaped like the model's output, got "
+            f"{described(target)}; or leave it out (None means zeros, as in the book)"
+        )
+    check_has_values(target, "target")
+    check_matches_parameters(model, target, "target")
+
+
+def _overflow_advice(dtype: torch.dtype) -> str:
+    """What to change when the network overflowed: float64 helps unless it already is."""
+    if dtype == torch.float64:
+        return (
+            "the network overflowed even in float64 (too many layers, or too large an "
+            "input): use fewer layers or a smaller x"
+        )
+    return (
+        "the network overflowed (too many layers for its dtype, or too large an input): "
+        "use fewer layers, or float64 with model.double() and x.double()"
+    )
 
 
 def print_gradients(

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-__all__ = ["isolated", "gradients_on", "for_autograd"]
+__all__ = ["isolated", "gradients_on", "for_autograd", "check_autograd_parameters"]
 
 
 @contextmanager
@@ -49,3 +49,19 @@ def for_autograd(tensor: torch.Tensor) -> torch.Tensor:
     """``tensor``, or a copy autograd can record if it was made inside inference mode (an
     "inference tensor" cannot take part in a backward pass)."""
     return tensor.clone() if tensor.is_inference() else tensor
+
+
+def check_autograd_parameters(module: object, name: str = "model") -> None:
+    """``module``'s parameters are ones autograd can use. A module built inside
+    ``torch.inference_mode()`` holds "inference tensors", and torch's message for them blames
+    neither the module nor the mode."""
+    if not isinstance(module, nn.Module):
+        return
+    for key, parameter in module.named_parameters():
+        if parameter.is_inference():
+            raise ValueError(
+                f"{name}'s parameter {key} was made inside torch.inference_mode() (the {name} "
+                "was built there), and autograd cannot use such a tensor; build it outside "
+                "the `with torch.inference_mode():` block (torch.no_grad() is enough to turn "
+                "gradients off)"
+            )

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .activations import ActivationSpec, activation_label, make_activation
-from .architecture import parameter_count, shortcut_mask
+from .architecture import _as_list, parameter_count, shortcut_mask
 from .validation import (
     check_bool,
     check_input,
@@ -43,7 +43,8 @@ class ExampleDeepNeuralNetwork(nn.Module):
 
     Args:
         layer_sizes: feature counts, input first: ``[3, 3, 3, 3, 3, 1]`` is the
-            book's five-layer network; at most :data:`MAX_LAYERS` (10,000) layers.
+            book's five-layer network (a list, tuple, or 1-D array or tensor of integers);
+            at most :data:`MAX_LAYERS` (10,000) layers.
         use_shortcut: add shortcut connections where shapes allow.
         activation: a registered name (default ``"gelu"``, the tanh GELU) or a
             zero-argument callable returning an ``nn.Module``.
@@ -72,7 +73,7 @@ class ExampleDeepNeuralNetwork(nn.Module):
         activation: ActivationSpec = "gelu",
     ) -> None:
         super().__init__()
-        sizes = check_layer_sizes(layer_sizes)
+        sizes = check_layer_sizes(_as_list(layer_sizes, "layer_sizes"))
         if len(sizes) - 1 > MAX_LAYERS:
             raise ValueError(
                 f"layer_sizes describes {len(sizes) - 1:,} layers, more than the {MAX_LAYERS:,} "

@@ -24,6 +24,7 @@ __all__ = [
     "check_has_values",
     "check_finite_result",
     "check_reals",
+    "check_precision",
     "check_choice",
     "check_layer_sizes",
     "check_input",
@@ -302,6 +303,19 @@ def check_reals(values: object, name: str, example: str = "[0.1, 0.5, 0.9]") -> 
     if len(values) == 0:
         raise ValueError(f"{name} must hold at least one number, such as {example}; got none")
     return [check_real(value, f"{name}[{i}]") for i, value in enumerate(values)]
+
+
+def check_precision(dtype: torch.dtype, what: str, advice: str) -> None:
+    """Refuse float16 and bfloat16 for measuring gradients: they shrink (or grow) by a factor
+    per layer, and in 16 bits they round to exactly 0 or to the format's smallest step, or
+    overflow, within a few dozen layers: silent numbers that look measured."""
+    info = torch.finfo(dtype)
+    if info.bits < 32:
+        raise ValueError(
+            f"{what} is too coarse to measure gradients: they round to exactly 0 (or to its "
+            f"smallest step, {info.tiny * info.eps:.2g}), or overflow, within a few dozen "
+            f"layers; {advice}"
+        )
 
 
 def check_choice(kind: str, value: object, options) -> None:

@@ -467,3 +467,412 @@ def test_an_unfinished_stub_is_not_called_a_bad_input(call):
     # shape (1, 3): ; give x the shape the model expects" for every student who skipped Task 2.
     with pytest.raises(NotImplementedError):
         call()
+
+
+# --- round 2: state, copies, inference mode, and what a measurement measures ---------------
+
+XS = torch.linspace(-3.0, 3.0, 7)
+
+
+def dropout_model(activation):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return ExampleDeepNeuralNetwork([3, 3, 3, 1], True, activation=activation)
+
+
+@pytest.mark.parametrize("activation", [nn.Dropout, F.dropout], ids=["nn.Dropout", "F.dropout"])
+@pytest.mark.parametrize(
+    "measure", [layer_gradient_means, print_gradients, residual_stream, layer_jacobians]
+)
+def test_a_measurement_with_dropout_repeats_and_leaves_the_rng_and_mode_alone(measure, activation):
+    model = dropout_model(activation)
+    state = torch.get_rng_state()
+    first, second = measure(model, X3), measure(model, X3)
+    assert torch.equal(state, torch.get_rng_state())
+    assert model.training  # measured in the mode it is in, and left there
+    if isinstance(first, dict):
+        assert first == second
+    else:
+        assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
+
+
+def test_a_measurement_leaves_batchnorm_running_statistics_alone():
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3), nn.Linear(3, 1))
+        x = torch.randn(4, 3)
+    before = copy.deepcopy(model.state_dict())
+    layer_gradient_means(model, x)
+    after = model.state_dict()
+    assert all(torch.equal(before[key], after[key]) for key in before)
+
+
+def _inplace_first():
+    return nn.Sequential(nn.ReLU(inplace=True), nn.Linear(7, 1))
+
+
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        (lambda x: linearity_gap(nn.ReLU(inplace=True), x), 0.0),
+        (
+            lambda x: value_and_derivative(nn.ReLU(inplace=True), x)[1].tolist(),
+            [0.0] * 4 + [1.0] * 3,
+        ),
+        (lambda x: value_and_derivative(F.relu_, x)[1].tolist(), [0.0] * 4 + [1.0] * 3),
+        (lambda x: len(layer_gradient_means(_inplace_first(), x[None])), 1),
+    ],
+)
+def test_a_function_that_works_in_place_gets_a_copy_of_x(call, expected):
+    # Before: linearity_gap overwrote x with relu(x); value_and_derivative said "function
+    # failed on x of shape (7,) ... pass an x that function accepts".
+    x = XS.clone()
+    assert call(x) == expected
+    assert torch.equal(x, XS)
+
+
+def _same(a, b):
+    if isinstance(a, dict):
+        return a == b
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    return len(a) == len(b) and all(_same(p, q) for p, q in zip(a, b, strict=True))
+
+
+def _with_target(model, x):
+    return layer_gradient_means(model, x, torch.zeros(1, 1))  # made inside inference mode too
+
+
+@pytest.mark.parametrize(
+    "call",
+    [layer_jacobians, layer_gradient_means, print_gradients, residual_stream, _with_target],
+)
+def test_measurements_work_inside_inference_mode(call):
+    # Before: layer_jacobians returned all-zero Jacobians there, layer_gradient_means
+    # "model(x) failed ... element 0 of tensors does not require grad".
+    model = short_model()
+    expected = call(model, X3)
+    with torch.inference_mode():
+        got = call(model, torch.tensor([[1.0, 0.0, -1.0]]))  # an inference tensor
+        assert torch.is_inference_mode_enabled()
+    assert _same(got, expected)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda: compare_gradients([3, 3, 3, 1]), lambda: value_and_derivative(GELU(), XS)],
+)
+def test_functions_that_build_or_copy_work_inside_inference_mode(call):
+    expected = call()
+    with torch.inference_mode():
+        got = call()
+    assert _same(got, expected)
+
+
+def test_layer_jacobians_of_a_model_built_inside_inference_mode_are_not_zero():
+    expected = layer_jacobians(short_model(), X3)
+    with torch.inference_mode():
+        got = layer_jacobians(short_model(), X3)
+    assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
+
+
+def _built_in_inference_mode():
+    with torch.inference_mode():
+        return model_a()
+
+
+class _Returns(nn.Module):
+    def __init__(self, what):
+        super().__init__()
+        self.linear, self.what = nn.Linear(3, 1), what
+
+    def forward(self, x):
+        y = self.linear(x)
+        return {"out": y} if self.what == "dict" else (y, y)
+
+
+class _NamedW(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.W = nn.Parameter(torch.ones(3, 1))
+
+    def forward(self, x):
+        return x @ self.W
+
+
+def _batchnorm_model():
+    return nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3), nn.Linear(3, 1))
+
+
+@pytest.mark.parametrize(
+    "model, x, target, error, pattern",
+    [
+        (
+            nn.LSTM(3, 4, batch_first=True),
+            X3[None],
+            None,
+            TypeError,
+            r"^model must return one tensor .*LSTM returned a tuple of 2 \(Tensor, tuple\)",
+        ),
+        (_Returns("dict"), X3, None, TypeError, r"returned a dict with keys \['out'\]"),
+        (_Returns("tuple"), X3, torch.zeros(1, 1), TypeError, r"returned a tuple of 2"),
+        (
+            _NamedW(),
+            X3,
+            None,
+            ValueError,
+            r"^model has no parameter whose name ends in 'weight' \(its parameters: \['W'\]\)",
+        ),
+        (
+            model_a(),
+            X3,
+            torch.zeros(1, 1, device="meta"),
+            ValueError,
+            r"^target is on the meta device",
+        ),
+        (
+            model_a(),
+            X3,
+            torch.zeros(1, 1, dtype=torch.float64),
+            TypeError,
+            r"^target dtype torch.float64 does not match the model's parameters",
+        ),
+        (model_a(), X3, [[0.0]], TypeError, r"^target must be a torch.Tensor .*got \[\[0.0\]\]"),
+        (
+            _batchnorm_model(),
+            X3,
+            None,
+            ValueError,
+            r"^model's BatchNorm1d '1' is in training mode, .*input has shape \(1, 3\); "
+            r"call model.eval\(\)",
+        ),
+        (
+            _built_in_inference_mode(),
+            X3,
+            None,
+            ValueError,
+            r"^model's parameter layers.0.0.weight was made inside torch.inference_mode\(\)",
+        ),
+    ],
+    ids=[
+        "lstm",
+        "dict",
+        "tuple-with-target",
+        "no-weight",
+        "meta-target",
+        "f64-target",
+        "list-target",
+        "batchnorm",
+        "inference-model",
+    ],
+)
+def test_layer_gradient_means_names_what_the_model_or_target_got_wrong(
+    model, x, target, error, pattern
+):
+    with pytest.raises(error, match=pattern):
+        layer_gradient_means(model, x, target)
+
+
+@pytest.mark.parametrize(
+    "function, pattern",
+    [
+        (lambda x: torch.softmax(x, 0), r"^function is not elementwise: .*torch.softmax"),
+        (lambda x: torch.cumsum(x, 0), r"^function is not elementwise"),
+        (lambda x: x - x.mean(), r"^function is not elementwise"),
+        (
+            torch.round,
+            r"^function's derivative is exactly 0 at every x, though its values "
+            r"change \(7 different values from -3 to 3\): it is a step function",
+        ),
+        (torch.sign, r"^function's derivative is exactly 0 .*\(3 different values"),
+    ],
+)
+def test_value_and_derivative_refuses_non_elementwise_functions_and_steps(function, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        value_and_derivative(function, XS)
+
+
+@pytest.mark.parametrize(
+    "function, x",
+    [
+        (torch.relu, torch.tensor([-1.0, -2.0])),  # a flat stretch of a real function
+        (torch.tanh, torch.tensor([-100.0, 100.0])),  # saturated: two plateaus, not a step
+        (F.dropout, torch.ones(6)),  # random, but elementwise
+        (GELU(), torch.linspace(-3, 3, 7, dtype=torch.float16)),
+    ],
+)
+def test_value_and_derivative_still_accepts_flat_saturated_and_random_functions(function, x):
+    value_and_derivative(function, x)
+
+
+def test_value_and_derivative_names_an_error_of_the_learners_own_function():
+    with pytest.raises(
+        ValueError, match=r"^function\(x\) raised ZeroDivisionError: division by zero"
+    ) as caught:
+        value_and_derivative(lambda x: 1 / 0, XS)
+    assert isinstance(caught.value.__cause__, ZeroDivisionError)
+
+
+def test_a_minimax_search_too_long_to_finish_fails_at_once():
+    started = time.perf_counter()
+    with pytest.raises(
+        ValueError,
+        match=r"^num_points=20,000,000 is too many for a search: .*use num_points of at most",
+    ):
+        minimax_cubic_coefficient(num_points=2 * 10**7)
+    assert time.perf_counter() - started < 1
+
+
+def test_a_minimax_search_that_ends_at_the_bracket_edge_says_so():
+    with pytest.raises(
+        ValueError,
+        match=r"^bracket \(-1000, 1000\) holds no minimum .*ended at its high end \(1000.0",
+    ):
+        minimax_cubic_coefficient(bracket=(-1000, 1000))
+
+
+def test_compare_gradients_with_float64_x_says_what_it_builds():
+    with pytest.raises(
+        TypeError,
+        match=r"^x dtype torch.float64 does not match the networks compare_gradients builds, "
+        r"which are in torch's default dtype \(torch.float32\); .*torch.set_default_dtype",
+    ):
+        compare_gradients(x=X3.double())
+    assert torch.get_default_dtype() == torch.float32
+
+
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        (
+            lambda: ExampleDeepNeuralNetwork(np.array([3, 3, 1]), True).layer_sizes,
+            [3, 3, 1],
+        ),
+        (
+            lambda: ExampleDeepNeuralNetwork(torch.tensor([3, 3, 1]), True).layer_sizes,
+            [3, 3, 1],
+        ),
+        (
+            lambda: compare_gradients(np.array([3, 3, 1])),
+            compare_gradients([3, 3, 1]),
+        ),
+        (
+            lambda: max_approximation_error(0.04, x_range=np.array([-10, 10])),
+            max_approximation_error(0.04, x_range=(-10, 10)),
+        ),
+        (
+            lambda: minimax_cubic_coefficient(bracket=np.array([0, 0.1])),
+            minimax_cubic_coefficient(bracket=(0, 0.1)),
+        ),
+        (
+            lambda: minimax_cubic_coefficient(
+                bracket=torch.tensor([0.0, 0.1], dtype=torch.float64)
+            ),
+            minimax_cubic_coefficient(bracket=(0, 0.1)),
+        ),
+    ],
+)
+def test_numpy_arrays_and_1d_tensors_are_accepted_where_lists_are(call, expected):
+    assert call() == expected
+
+
+def test_an_activations_own_weights_do_not_count_as_layers():
+    plain, shortcut = compare_gradients(activation=nn.PReLU)
+    assert list(plain) == list(shortcut) == [f"layers.{i}.0.weight" for i in range(5)]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(123)
+        model = ExampleDeepNeuralNetwork([3, 3, 3, 3, 3, 1], False, activation=nn.PReLU)
+    means = layer_gradient_means(model, X3)  # every weight, as documented
+    assert "layers.4.1.weight" in means
+    ratio = means["layers.0.0.weight"] / means["layers.4.0.weight"]
+    assert vanishing_ratio(means) == vanishing_ratio(plain) == ratio
+    assert format_gradient_table(means, means).count("\n") == 5  # header + 5 layers
+
+
+def test_a_last_gradient_of_zero_alone_is_not_blamed_on_every_layer():
+    with pytest.raises(
+        ValueError,
+        match=r"^means\['b'\], the last layer's gradient, is 0, .*no gradient while earlier "
+        r"ones do",
+    ):
+        vanishing_ratio({"a": 1.0, "b": 0.0})
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: vanishing_ratio({"a": torch.tensor(0.1, device="meta"), "b": 1}), "means"),
+        (
+            lambda: format_gradient_table({"a": 1.0}, {"a": torch.tensor(0.1, device="meta")}),
+            "shortcut",
+        ),
+    ],
+)
+def test_a_gradient_table_value_on_the_meta_device_is_named(call, name):
+    with pytest.raises(ValueError, match=rf"^{name}\['a'\] is on the meta device"):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (
+            lambda: layer_gradient_means(
+                short_model().double(), torch.tensor([[1e200, 1e200, 1e200]], dtype=torch.float64)
+            ),
+            r"^the gradient of layers.0.0.weight is not finite; the network overflowed even "
+            r"in float64 .*: use fewer layers or a smaller x$",
+        ),
+        (
+            lambda: layer_jacobians(
+                short_model().double(), torch.tensor([[1e200, 0.0, 1.0]], dtype=torch.float64)
+            ),
+            r"^the Jacobian of layer 0 came out NaN .*even in float64: use a smaller x or "
+            r"fewer layers$",
+        ),
+    ],
+)
+def test_overflow_advice_in_float64_does_not_suggest_float64(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+@pytest.mark.parametrize(
+    "coefficients, pattern",
+    [
+        (np.array([0.1 + 1j]), r"^coefficients must be real numbers, got array\(\[0.1\+1.j\]\)"),
+        (torch.tensor([0.1 + 1j]), r"^coefficients must be real numbers, got tensor\("),
+        ([0.04, 0.1 + 1j], r"^coefficients must be real numbers, got \[0.04, \(0.1\+1j\)\]"),
+        (
+            0.04,
+            r"^coefficients must be a list .*got the single number 0.04; .*e.g. \[0.04\]",
+        ),
+        (torch.tensor(0.04), r"got the single number tensor\(0.0400\); .*e.g. \[0.04\]"),
+    ],
+)
+def test_complex_and_single_number_coefficients_are_refused(coefficients, pattern):
+    with pytest.raises(TypeError, match=pattern):
+        max_error_vs_coefficient(coefficients)
+
+
+def test_format_gradient_table_shows_every_digit_for_none_as_print_gradients_does():
+    table = format_gradient_table({"a": 0.1234567891}, {"a": 0.2}, significant_digits=None)
+    assert table.splitlines()[1].split() == ["0", "0.1234567891", "0.2", repr(0.2 / 0.1234567891)]
+
+
+@pytest.mark.parametrize(
+    "plain, shortcut, pattern",
+    [
+        ({}, {}, r"^plain and shortcut are empty; expected at least one layer's gradient mean"),
+        ({"a": 0.0}, {"a": 0.0}, None),
+        ({"a": 0.0}, {"a": 1.0}, None),
+    ],
+)
+def test_format_gradient_table_has_no_silent_nan_or_inf(plain, shortcut, pattern):
+    if pattern:
+        with pytest.raises(ValueError, match=pattern):
+            format_gradient_table(plain, shortcut)
+        return
+    row = format_gradient_table(plain, shortcut).splitlines()[1]
+    assert row.endswith("undefined (plain is 0)")
+    assert "nan" not in row and "inf" not in row
