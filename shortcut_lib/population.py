@@ -49,9 +49,11 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Literal, NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -62,9 +64,11 @@ from .population_backward import (
     LAYER_NORM_EPS,
     LayerWeights,
     autograd_gradient_means,
+    gradient_reaches,
     manual_gradient_means,
 )
 from .validation import (
+    ERRORS_OF_THEIR_OWN,
     check_bool,
     check_device,
     check_finite,
@@ -73,9 +77,12 @@ from .validation import (
     check_integer,
     check_memory,
     check_positive_int,
+    check_precision,
     check_real,
     check_reals,
     check_seed,
+    described,
+    short_repr,
 )
 
 __all__ = [
@@ -102,17 +109,6 @@ def _check_dtype(dtype: object) -> torch.dtype:
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point torch.dtype or None, got {dtype!r}")
     return dtype
-
-
-def _check_precision(dtype: torch.dtype, what: str, advice: str) -> None:
-    """Refuse float16 and bfloat16: the gradients measured here shrink (or grow) by a factor
-    per layer, and in 16 bits they round to exactly 0, or overflow, within a few dozen layers:
-    silent zeros that look like dead networks."""
-    if torch.finfo(dtype).bits < 32:
-        raise ValueError(
-            f"{what} is too coarse to measure gradients: they round to exactly 0 (or "
-            f"overflow) within a few dozen layers; {advice}"
-        )
 
 
 def _check_activation(activation: object) -> str:
@@ -179,9 +175,11 @@ def init_population_weights(
     if device is not None:
         device = check_device(device)
     n_parameters = population * depth * (width * width + width)
-    # The weights, the activations and the gradients: a few copies of every parameter.
+    # The measurement's peak (measured): weights, their stacked copies and gradients, about 4
+    # numbers per parameter, and the activations, about 8 per unit (x of one sample).
+    n_numbers = 4 * n_parameters + 8 * population * depth * width
     check_memory(
-        n_parameters * 4 * torch.empty(0, dtype=dtype).element_size(),
+        n_numbers * torch.empty(0, dtype=dtype).element_size(),
         f"{population:,} networks of {depth:,} layers x {width:,}",
         "use a smaller population, depth or width",
     )
@@ -216,17 +214,9 @@ def stack_model_weights(models: Sequence[nn.Module]) -> list[LayerWeights]:
     """
     if isinstance(models, nn.Module) or not isinstance(models, Sequence) or not models:
         raise TypeError(
-            f"models must be a non-empty list of ExampleDeepNeuralNetwork, got {models!r}"
+            f"models must be a non-empty list of ExampleDeepNeuralNetwork, got {described(models)}"
         )
-    linears_per_model = []
-    for index, model in enumerate(models):
-        layers = getattr(model, "layers", None)
-        if layers is None or not all(isinstance(layer[0], nn.Linear) for layer in layers):
-            raise TypeError(
-                f"models[{index}] must have .layers[i][0] an nn.Linear "
-                f"(an ExampleDeepNeuralNetwork), got {type(model).__name__}"
-            )
-        linears_per_model.append([layer[0] for layer in layers])
+    linears_per_model = [_linears_of(model, f"models[{i}]") for i, model in enumerate(models)]
     shapes = [[tuple(lin.weight.shape) for lin in lins] for lins in linears_per_model]
     for index, layer_shapes in enumerate(shapes):
         if layer_shapes != shapes[0]:
@@ -242,6 +232,38 @@ def stack_model_weights(models: Sequence[nn.Module]) -> list[LayerWeights]:
             )
             for i in range(len(shapes[0]))
         ]
+
+
+_BOOK_STRUCTURE = (
+    "a model whose .layers[i][0] is an nn.Linear with a bias, as ExampleDeepNeuralNetwork's "
+    "(layers[i] = nn.Sequential(nn.Linear(n_in, n_out), activation))"
+)
+
+
+def _linears_of(model: object, name: str) -> list[nn.Linear]:
+    """The ``Linear`` of every block ``model.layers[i][0]``, or an error saying which part of
+    the book's structure is missing."""
+    layers = getattr(model, "layers", None)
+    if not isinstance(model, nn.Module) or not isinstance(layers, nn.Sequential | nn.ModuleList):
+        raise TypeError(f"{name} must be {_BOOK_STRUCTURE}, got {described(model)}")
+    if len(layers) == 0:
+        raise ValueError(f"{name}.layers is empty; expected {_BOOK_STRUCTURE}")
+    linears = []
+    for i, layer in enumerate(layers):
+        indexable = isinstance(layer, nn.Sequential | nn.ModuleList) and len(layer) > 0
+        first = layer[0] if indexable else None
+        if not isinstance(first, nn.Linear):
+            raise TypeError(
+                f"{name}.layers[{i}] is {short_repr(layer)}; expected a block whose [0] is an "
+                f"nn.Linear: {_BOOK_STRUCTURE}"
+            )
+        if first.bias is None:
+            raise ValueError(
+                f"{name}.layers[{i}][0] is {first!r}, without a bias; the population "
+                f"engine's layers have one: expected {_BOOK_STRUCTURE}"
+            )
+        linears.append(first)
+    return linears
 
 
 def _check_weights(weights: Sequence[LayerWeights], depth: int, width: int) -> int:
@@ -329,6 +351,62 @@ _OVERFLOW_ADVICE = (
 )
 
 
+def _check_fits(alpha: float, dtype: torch.dtype) -> None:
+    """``residual_scale`` as a number of ``dtype``: else torch's "cannot be converted to type
+    float without overflow" from the first ``x + alpha * f(x)``."""
+    largest = torch.finfo(dtype).max
+    if abs(alpha) > largest:
+        raise ValueError(
+            f"residual_scale={alpha!r} does not fit in {dtype} (at most {largest:.3g}): "
+            "x + residual_scale * f(x) would overflow; use a smaller residual_scale "
+            "(1 / sqrt(depth) keeps the sum bounded) or dtype=torch.float64"
+        )
+
+
+class _Underflow(NamedTuple):
+    """Gradients that came out exactly 0 though no unit blocks them: ``(S, depth)`` bool."""
+
+    lost: torch.Tensor
+    dtype: torch.dtype
+
+    def describe(self) -> str:
+        networks, layer = self.lost.any(1), int(self.lost.nonzero()[0, 1])
+        return (
+            f"{int(networks.sum())} of {len(networks)} network(s) (first: network "
+            f"{int(networks.nonzero()[0])}, layer {layer})"
+        )
+
+    def advice(self) -> str:
+        smallest = torch.finfo(self.dtype).smallest_normal * torch.finfo(self.dtype).eps
+        change = "use fewer layers" if self.dtype == torch.float64 else "use dtype=torch.float64"
+        return (
+            f"the numbers fell below the smallest {self.dtype} ({smallest:.2g}) and rounded "
+            f"to 0: an underflow, not a dead network (DeadNetworks does not count them); {change}"
+        )
+
+
+def _causes(
+    means: torch.Tensor, output_signal: torch.Tensor, network: tuple
+) -> tuple[DeadNetworks, _Underflow | None]:
+    """Why gradients are exactly 0: dead at the output, dead inside, or underflow.
+
+    A 0 is a dead layer only if the gradient is 0 by structure (a slope, an input or a weight
+    that is exactly 0, :func:`gradient_reaches`); where every product is non-zero and the
+    result still came out 0, the numbers underflowed, and 0 is the wrong answer."""
+    output_dead = (output_signal == 0).flatten(1).all(1)
+    first_zero = means[:, 0] == 0
+    zeros = means == 0
+    if not bool(zeros.any()):
+        return DeadNetworks(output=output_dead, inside=~output_dead & first_zero), None
+    with torch.no_grad():
+        reaches, signal_reaches = gradient_reaches(*network)
+    lost = zeros & reaches
+    output_dead &= ~signal_reaches
+    inside = ~output_dead & first_zero & ~lost[:, 0]
+    underflow = _Underflow(lost, means.dtype) if bool(lost.any()) else None
+    return DeadNetworks(output=output_dead, inside=inside), underflow
+
+
 def population_gradient_means(
     depth: int,
     width: int = 3,
@@ -382,12 +460,58 @@ def population_gradient_means(
         ValueError: a gradient mean overflowed to inf or NaN (too deep for the dtype,
             or too large an ``x`` or ``residual_scale``), instead of returning it.
 
+    Warns:
+        RuntimeWarning: a gradient mean underflowed to exactly 0 where no unit blocks
+            the gradient (e.g. a plain network too deep for float32: use
+            ``dtype=torch.float64``); such a network is counted in neither cause of
+            :class:`DeadNetworks`.
+
     Example::
 
         >>> g = population_gradient_means(depth=50, population=64, shortcut=False)
         >>> g.shape
         torch.Size([64, 50])
     """
+    means, dead, underflow = _gradient_means(**locals())  # locals() is the arguments here
+    if underflow is not None:
+        warnings.warn(
+            f"the gradient means came out exactly 0 in {underflow.describe()} of depth={depth} "
+            f"where no unit blocks the gradient: {underflow.advice()}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return (means, dead) if return_dead else means
+
+
+def _gradient_means(depth: int, **options) -> tuple[torch.Tensor, DeadNetworks, _Underflow | None]:
+    """``population_gradient_means(depth, **options)`` (its defaults filled in), its
+    :class:`DeadNetworks`, and any underflow, for the caller to report once."""
+    signature = inspect.signature(population_gradient_means)
+    try:
+        arguments = signature.bind(depth, **options)
+    except TypeError as error:
+        names = ", ".join(list(signature.parameters)[1:])
+        raise TypeError(f"{error}; the options are population_gradient_means': {names}") from None
+    arguments.apply_defaults()
+    return _measure(**arguments.arguments)
+
+
+def _measure(
+    depth: int,
+    width: int,
+    population: int,
+    activation: str,
+    shortcut: bool,
+    pre_layer_norm: bool,
+    residual_scale: float,
+    seed: int,
+    x: torch.Tensor | None,
+    weights: Sequence[LayerWeights] | None,
+    dtype: torch.dtype | None,
+    method: str,
+    return_dead: bool,
+) -> tuple[torch.Tensor, DeadNetworks, _Underflow | None]:
+    """The checks and the measurement of :func:`population_gradient_means`."""
     depth = check_positive_int(depth, "depth")
     width = check_positive_int(width, "width")
     activation = _check_activation(activation)
@@ -396,33 +520,28 @@ def population_gradient_means(
         raise ValueError(f"method must be 'manual' or 'autograd', got {method!r}")
     if weights is None:
         what = f"dtype={dtype}" if dtype is not None else f"the default dtype {_check_dtype(None)}"
-        _check_precision(_check_dtype(dtype), what, "use dtype=torch.float32 or torch.float64")
+        check_precision(_check_dtype(dtype), what, "use dtype=torch.float32 or torch.float64")
         weights = init_population_weights(depth, width, population, seed, dtype=dtype)
         population = weights[0][0].shape[0]
     else:
         population = _check_weights(weights, depth, width)
-        _check_precision(
+        check_precision(
             weights[0][0].dtype,
             f"the weights' dtype {weights[0][0].dtype}",
             "convert them, e.g. [(w.double(), b.double()) for w, b in weights]",
         )
     dtype, device = weights[0][0].dtype, weights[0][0].device
+    _check_fits(alpha, dtype)
     x = _prepare_input(x, width, population, dtype, device)
     check_bool(return_dead, "return_dead")
+    network = (weights, x, activation, shortcut, pre_layer_norm, alpha)
     if method == "autograd":
-        means, output_signal = autograd_gradient_means(
-            weights, x, activation, shortcut, pre_layer_norm, alpha
-        )
+        means, output_signal = autograd_gradient_means(*network)
     else:
         with torch.no_grad():
-            means, output_signal = manual_gradient_means(
-                weights, x, activation, shortcut, pre_layer_norm, alpha
-            )
+            means, output_signal = manual_gradient_means(*network)
     check_finite_result(means, "the gradient means", _OVERFLOW_ADVICE)
-    if not return_dead:
-        return means
-    output_dead = (output_signal == 0).flatten(1).all(1)
-    return means, DeadNetworks(output=output_dead, inside=~output_dead & (means[:, 0] == 0))
+    return means, *_causes(means, output_signal, network)
 
 
 class DeadNetworks(NamedTuple):
@@ -440,7 +559,12 @@ class DeadNetworks(NamedTuple):
             a ReLU layer whose three units are all negative, including the first
             layer's own). The layers above that one still learn.
 
-    The two never overlap; ``output | inside`` is exactly "first-layer gradient 0".
+    Both are zeros by structure: a slope, an input or a weight that is exactly 0
+    (:func:`~shortcut_lib.population_backward.gradient_reaches`). A gradient whose
+    every factor is non-zero but which rounded to 0 (a plain GELU network 63 layers
+    deep in float32) is no dead network: it is counted in neither, and a
+    ``RuntimeWarning`` reports the underflow. The two never overlap; without an
+    underflow, ``output | inside`` is exactly "first-layer gradient 0".
     """
 
     output: torch.Tensor
@@ -456,7 +580,15 @@ def dead_network_causes(depth: int, **options) -> DeadNetworks:
         >>> dead.output.double().mean().item(), dead.inside.double().mean().item()  # shares
         (0.375, 0.4375)
     """
-    return population_gradient_means(depth, return_dead=True, **options)[1]
+    _, dead, underflow = _gradient_means(depth, **options)
+    if underflow is not None:
+        warnings.warn(
+            f"dead_network_causes: the gradients came out exactly 0 in {underflow.describe()} "
+            f"of depth={depth} where no unit blocks them: {underflow.advice()}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return dead
 
 
 class DepthSweep(NamedTuple):
@@ -508,27 +640,53 @@ def first_layer_gradients_by_depth(depths: Sequence[int], **options) -> DepthSwe
     """
     if "depth" in options or "weights" in options or "return_dead" in options:
         raise TypeError("first_layer_gradients_by_depth takes depths=..., not depth/weights")
-    if isinstance(depths, (str, bytes)) or not isinstance(depths, Sequence):
-        raise TypeError(f"depths must be a list or range of depths, got {depths!r}")
-    depths = [check_positive_int(d, f"depths[{i}]") for i, d in enumerate(depths)]
-    if not depths:
-        raise ValueError("depths must not be empty")
+    depths = check_depths(depths, "range(1, 101)")
     scale = _scale_by_depth(options.pop("residual_scale", 1.0))
-    first, output_dead, inside_dead = [], [], []
+    first, output_dead, inside_dead, underflows = [], [], [], {}
     for depth in depths:
-        alpha = scale(depth)
-        means, dead = population_gradient_means(
-            depth, residual_scale=alpha, return_dead=True, **options
-        )
+        means, dead, underflow = _gradient_means(depth, residual_scale=scale(depth), **options)
         first.append(means[:, 0])
         output_dead.append(dead.output)
         inside_dead.append(dead.inside)
+        if underflow is not None and bool(underflow.lost[:, 0].any()):
+            underflows[depth] = underflow
+    if underflows:
+        lost = [int(u.lost[:, 0].sum()) for u in underflows.values()]
+        where = ", ".join(map(str, list(underflows)[:5])) + (", ..." if len(underflows) > 5 else "")
+        warnings.warn(
+            f"first_layer_gradients_by_depth: the first-layer gradient came out exactly 0 for "
+            f"{sum(lost):,} (network, depth) pair(s) at {len(underflows)} depth(s) ({where}) "
+            f"where no unit blocks it: {next(iter(underflows.values())).advice()}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return DepthSweep(
         torch.tensor(depths),
         torch.stack(first),
         torch.stack(output_dead),
         torch.stack(inside_dead),
     )
+
+
+def check_depths(depths: object, example: str, minimum: int = 1) -> list[int]:
+    """A non-empty list, tuple, range, 1-D integer array or tensor of integers >= ``minimum``,
+    as Python ints (``example`` shows a good value in the message)."""
+    if isinstance(depths, torch.Tensor | np.ndarray):
+        if depths.ndim != 1:
+            raise ValueError(
+                f"depths must be one-dimensional, such as {example}, got shape "
+                f"{tuple(depths.shape)}"
+            )
+        if isinstance(depths, torch.Tensor):
+            check_has_values(depths, "depths")
+        depths = depths.tolist()
+    if isinstance(depths, (str, bytes)) or not isinstance(depths, Sequence):
+        raise TypeError(
+            f"depths must be a list or range of integers such as {example}, got {described(depths)}"
+        )
+    if len(depths) == 0:
+        raise ValueError(f"depths must hold at least one depth, such as {example}; got none")
+    return [check_integer(d, f"depths[{i}]", minimum=minimum) for i, d in enumerate(depths)]
 
 
 def _scale_by_depth(scale: object) -> Callable[[int], object]:
@@ -546,7 +704,21 @@ def _scale_by_depth(scale: object) -> Callable[[int], object]:
         ) from None
     except ValueError:  # no signature to read (some builtins): calling it will tell
         pass
-    return lambda depth: check_real(scale(depth), f"residual_scale({depth})")
+
+    def scale_at(depth: int) -> float:
+        try:
+            value = scale(depth)
+        except ERRORS_OF_THEIR_OWN:
+            raise
+        except Exception as error:  # noqa: BLE001 - the learner's function failed: say where
+            raise ValueError(
+                f"residual_scale({depth}) raised {type(error).__name__}: {error} (it is "
+                "called with every depth in depths); make it work for each of them, e.g. "
+                "lambda depth: depth ** -0.5"
+            ) from error
+        return check_real(value, f"residual_scale({depth})")
+
+    return scale_at
 
 
 def gradient_quantiles(
@@ -566,9 +738,12 @@ def gradient_quantiles(
             number for one quantile (then the result has no quantile dimension, as
             with ``torch.quantile``).
         dim: the population dimension.
-        exclude: optional bool mask broadcastable to ``values``: entries left out
-            (e.g. dead networks, :func:`dead_networks`); where every entry is
-            excluded the result is NaN.
+        exclude: optional bool mask with ``values``' number of dimensions, each of
+            ``values``' size or 1 (e.g. ``dead[:, None]``, one flag per network of a
+            ``(S, depth)`` table): entries left out (e.g. dead networks,
+            :func:`dead_networks`); where every entry is excluded the result is NaN.
+            A mask of fewer dimensions is refused (it would line up with the last
+            dimension, not the population), unless it has a single element.
 
     Returns:
         Tensor of shape ``(len(quantiles), *rest)``: the population dimension
@@ -593,24 +768,56 @@ def gradient_quantiles(
             f"quantiles must lie in [0, 1] (fractions: 0.5 is the median), got "
             f"{q_list[0] if single else q_list!r}"
         )
-    _check_exclude(exclude, values)
+    _check_exclude(exclude, values, dim)
     # torch.quantile computes in float32 and float64 only.
     work = values if values.dtype in (torch.float32, torch.float64) else values.float()
     q = torch.tensor(q_list, dtype=work.dtype, device=work.device)
-    if exclude is None:
+    if exclude is not None:
+        work = work.masked_fill(exclude, float("nan"))
+    if values.shape[dim] > _QUANTILE_LIMIT:
+        result = _quantile_by_sorting(work, q, dim)
+    elif exclude is None:
         result = torch.quantile(work, q, dim=dim)
     else:
-        result = torch.nanquantile(work.masked_fill(exclude, float("nan")), q, dim=dim)
+        result = torch.nanquantile(work, q, dim=dim)
     result = result.to(values.dtype)
     return result[0] if single else result
 
 
-def _check_exclude(exclude: object, values: torch.Tensor) -> None:
+#: torch.quantile sorts at most 2**24 values along ``dim``; beyond, gradient_quantiles sorts.
+_QUANTILE_LIMIT = 2**24
+
+
+def _quantile_by_sorting(work: torch.Tensor, q: torch.Tensor, dim: int) -> torch.Tensor:
+    """``torch.nanquantile(work, q, dim)`` (linear interpolation, NaN left out) for more
+    values along ``dim`` than torch.quantile takes: the same formula, sorted here."""
+    ordered = work.movedim(dim, -1).sort(dim=-1).values  # NaN sort last
+    count = (~ordered.isnan()).sum(-1, keepdim=True)  # (*rest, 1)
+    ranks = q.view(-1, *[1] * ordered.ndim) * (count - 1).to(work.dtype)  # (Q, *rest, 1)
+    below = ranks.floor().clamp(min=0).long()
+    above = ranks.ceil().clamp(min=0).long()
+    table = ordered.expand(len(q), *ordered.shape)
+    low, high = table.gather(-1, below), table.gather(-1, above)
+    result = low.lerp(high, ranks - below.to(work.dtype)).squeeze(-1)
+    return result.masked_fill(count.squeeze(-1) == 0, float("nan"))
+
+
+def _exclude_shapes(exclude: torch.Tensor, values: torch.Tensor, dim: int) -> str:
+    """The unambiguous ways to write a mask of fewer dimensions than ``values``."""
+    trailing = (1,) * (values.ndim - exclude.ndim) + tuple(exclude.shape)
+    ways = f"exclude.reshape{trailing} for what it means now"
+    if exclude.ndim == 1 and len(exclude) == values.shape[dim]:
+        shape = tuple(n if i == dim % values.ndim else 1 for i, n in enumerate(values.shape))
+        ways = f"exclude.reshape{shape} for one flag per network, or " + ways
+    return ways
+
+
+def _check_exclude(exclude: object, values: torch.Tensor, dim: int) -> None:
     """``exclude`` of :func:`gradient_quantiles`, and ``values`` finite where it keeps them."""
     keep = torch.ones((), dtype=torch.bool, device=values.device)
     if exclude is not None:
         if not isinstance(exclude, torch.Tensor) or exclude.dtype != torch.bool:
-            raise TypeError(f"exclude must be a bool tensor, got {exclude!r}")
+            raise TypeError(f"exclude must be a bool tensor, got {described(exclude)}")
         check_has_values(exclude, "exclude")
         try:
             fits = torch.broadcast_shapes(exclude.shape, values.shape) == values.shape
@@ -621,6 +828,15 @@ def _check_exclude(exclude: object, values: torch.Tensor) -> None:
                 f"exclude of shape {tuple(exclude.shape)} does not broadcast to values of "
                 f"shape {tuple(values.shape)}; give it values' shape, or size 1 where it is "
                 "the same for all, e.g. exclude=dead[:, None] for (population, depth) values"
+            )
+        # Fewer dimensions line up with values' last ones, not with dim: a per-network mask
+        # of a square (population, depth) table would silently flag layers instead.
+        if exclude.ndim < values.ndim and exclude.numel() > 1:
+            raise ValueError(
+                f"exclude of shape {tuple(exclude.shape)} is ambiguous for values of shape "
+                f"{tuple(values.shape)}: with fewer dimensions it lines up with values' last "
+                f"one(s), not with the population (dim={dim}); give it {values.ndim} "
+                f"dimensions: {_exclude_shapes(exclude, values, dim)}"
             )
         keep = ~exclude
     bad = ~torch.isfinite(values) & keep

@@ -47,9 +47,12 @@ together after the forward pass, as one op on a stacked tensor.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
+
+from .isolation import for_autograd, gradients_on
 
 __all__ = [
     "DERIVATIVE",
@@ -57,6 +60,7 @@ __all__ = [
     "LAYER_NORM_EPS",
     "LayerWeights",
     "autograd_gradient_means",
+    "gradient_reaches",
     "manual_gradient_means",
 ]
 
@@ -93,17 +97,28 @@ DERIVATIVE: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor | None
 # Every name of shortcut_lib.ACTIVATIONS has an entry in both (test_population checks it).
 
 
-def manual_gradient_means(
+class _Forward(NamedTuple):
+    """What a backward pass needs from the forward one: per layer the Linear's weight ``W``,
+    its input ``u``, ``z``, ``a = f(z)``, the LayerNorm statistics; and the output ``y``."""
+
+    w_list: list[torch.Tensor]
+    us: list[torch.Tensor]
+    zs: list[torch.Tensor]
+    activations: list[torch.Tensor]
+    norm_stats: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+    output: torch.Tensor
+
+
+def _forward(
     weights: Sequence[LayerWeights],
     x: torch.Tensor,
     activation: str,
     shortcut: bool,
     pre_layer_norm: bool,
     alpha: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-layer means ``(S, depth)`` and the output unit's error signal ``(S, batch, 1)``."""
-    forward, derivative = FORWARD[activation], DERIVATIVE[activation]
-    population, batch, width = x.shape
+) -> _Forward:
+    forward = FORWARD[activation]
+    width = x.shape[-1]
     depth = len(weights)
     n_square = depth - 1
     # Stack once and unbind into per-layer views: no per-layer reshaping in the loops below.
@@ -138,6 +153,25 @@ def manual_gradient_means(
             h = h + a if alpha == 1.0 else torch.add(h, a, alpha=alpha)
         else:
             h = a
+    return _Forward(w_list, us, zs, activations, norm_stats, h)
+
+
+def manual_gradient_means(
+    weights: Sequence[LayerWeights],
+    x: torch.Tensor,
+    activation: str,
+    shortcut: bool,
+    pre_layer_norm: bool,
+    alpha: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-layer means ``(S, depth)`` and the output unit's error signal ``(S, batch, 1)``."""
+    derivative = DERIVATIVE[activation]
+    population, batch, width = x.shape
+    depth = len(weights)
+    n_square = depth - 1
+    w_list, us, zs, activations, norm_stats, h = _forward(
+        weights, x, activation, shortcut, pre_layer_norm, alpha
+    )
 
     # f'(z) of all square layers in one op; alpha folded in (d(x + alpha f)/dz = alpha f').
     uses_output = activation in ("tanh", "sigmoid")
@@ -194,6 +228,58 @@ def manual_gradient_means(
     return torch.cat([mean_square.T, mean_out], dim=1), output_signal
 
 
+def gradient_reaches(
+    weights: Sequence[LayerWeights],
+    x: torch.Tensor,
+    activation: str,
+    shortcut: bool,
+    pre_layer_norm: bool,
+    alpha: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Could layer :math:`i`'s weight gradient be non-zero at all, ``(S, depth)`` bool; and
+    the output unit's error signal, ``(S,)`` bool?
+
+    The backward pass of :func:`manual_gradient_means` with every number replaced by
+    "is it 0?": a gradient is a sum of products, and it is *structurally* 0 when every
+    product holds an exact zero of the forward pass: a slope :math:`f'(z) = 0` (a ReLU
+    unit below 0; a unit so saturated that its slope rounds to 0), an input or output that
+    is 0, a zero weight, ``alpha = 0``. Where this says ``True`` but the measured mean is
+    0, the products were all non-zero and rounded to 0: an underflow, not a dead layer.
+    LayerNorm's backward is taken to reach every feature (its Jacobian is dense).
+    """
+    derivative = DERIVATIVE[activation]
+    depth = len(weights)
+    n_square = depth - 1
+    w_list, us, zs, activations, _, h = _forward(
+        weights, x, activation, shortcut, pre_layer_norm, alpha
+    )
+    dtype = x.dtype
+
+    def nonzero(t: torch.Tensor) -> torch.Tensor:  # 0/1 in x's dtype, ready for bmm
+        return (t != 0).to(dtype)
+
+    def passes(i: int) -> torch.Tensor:  # units of layer i whose slope (times alpha) is not 0
+        slope = derivative(zs[i], activations[i])
+        flowing = torch.ones_like(zs[i]) if slope is None else nonzero(slope)
+        return flowing * float(alpha != 0) if shortcut and i < n_square else flowing
+
+    g = nonzero(h)  # dL/dy = 2 y / batch
+    reaches = []
+    for i in range(depth - 1, -1, -1):
+        delta = g * passes(i)
+        if i == depth - 1:
+            signal = delta.flatten(1).any(1)
+        # dL/dW_i = delta_i^T u_i, summed over the batch: non-zero where any product is.
+        reaches.append((torch.bmm(delta.transpose(1, 2), nonzero(us[i])) > 0).flatten(1).any(1))
+        if i == 0:
+            break
+        g_in = (torch.bmm(delta, nonzero(w_list[i])) > 0).to(dtype)
+        if pre_layer_norm:
+            g_in = g_in.amax(-1, keepdim=True).expand_as(g_in)
+        g = torch.maximum(g, g_in) if shortcut and i < n_square else g_in
+    return torch.stack(reaches[::-1], dim=1), signal
+
+
 def autograd_gradient_means(
     weights: Sequence[LayerWeights],
     x: torch.Tensor,
@@ -205,13 +291,15 @@ def autograd_gradient_means(
     """The same two results by autograd: the reference the hand-written pass is tested against."""
     forward = FORWARD[activation]
     width = x.shape[-1]
-    leaves = [w.detach().requires_grad_(True) for w, _ in weights]
-    with torch.enable_grad():
-        h = x
+    # Inside torch.inference_mode() the weights and x are inference tensors: copies that
+    # autograd can record are made inside gradients_on().
+    with gradients_on():
+        leaves = [for_autograd(w.detach()).requires_grad_(True) for w, _ in weights]
+        h = for_autograd(x)
         last = len(weights) - 1
         for i, (w, (_, b)) in enumerate(zip(leaves, weights, strict=True)):
             u = F.layer_norm(h, [width], eps=LAYER_NORM_EPS) if pre_layer_norm else h
-            z = torch.baddbmm(b.detach().unsqueeze(1), u, w.transpose(1, 2))
+            z = torch.baddbmm(for_autograd(b.detach()).unsqueeze(1), u, w.transpose(1, 2))
             a = forward(z)
             h = h + alpha * a if shortcut and i != last else a
         # Networks are independent, so the gradient of the sum is each one's own gradient.

@@ -20,14 +20,17 @@ from torch import nn
 
 from .activations import ActivationSpec
 from .architecture import deep_layer_sizes
-from .isolation import isolated
+from .isolation import check_autograd_parameters, for_autograd, gradients_on, isolated
 from .model import ExampleDeepNeuralNetwork, make_model_pair
+from .population import check_depths
 from .validation import (
+    ERRORS_OF_THEIR_OWN,
     check_choice,
     check_finite,
     check_finite_result,
     check_has_values,
     check_integer,
+    check_matches_parameters,
     check_memory,
     check_module,
     check_parameters,
@@ -39,6 +42,7 @@ from .validation import (
 __all__ = [
     "OPTIMIZERS",
     "ADAM_EPS",
+    "MAX_STEPS",
     "TrainingHistory",
     "TrainingRun",
     "make_spirals",
@@ -59,6 +63,11 @@ ADAM_EPS = 1e-8
 
 #: The loss of always answering "50 %": ``-ln(1/2)``. A net that has learnt nothing sits here.
 CHANCE_LOSS = math.log(2.0)
+
+#: Most steps :func:`train` takes in one call. The lessons use at most 600; 10,000 full-batch
+#: steps of lesson 05's deepest network (32 layers of 16, 256 points) take about a minute,
+#: and a mistyped 10**9 would run for weeks.
+MAX_STEPS = 10_000
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
@@ -228,16 +237,69 @@ _BROKEN_WEIGHTS_ADVICE = (
 )
 
 
-def _check_model(model: object, finite: bool = True) -> nn.Module:
-    """A built module whose parameters hold numbers (not on the meta device), finite ones."""
+def _check_model(model: object, finite: bool = True, autograd: bool = False) -> nn.Module:
+    """A built module whose parameters hold numbers (not on the meta device), finite ones;
+    with ``autograd``, ones autograd can use (not made inside ``torch.inference_mode()``)."""
     model = check_module(model)
     check_parameters(model, advice=_BROKEN_WEIGHTS_ADVICE, finite=finite)
+    if autograd:
+        check_autograd_parameters(model)
     return model
 
 
-def _logits(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
-    """The model's output as a vector of logits, shape (N,)."""
-    output = model(X)
+def _in_features(model: nn.Module) -> tuple[int, str] | None:
+    """How many features ``model`` takes, and where that is written, if its first layer says
+    so: an ExampleDeepNeuralNetwork's ``layer_sizes[0]``, or an ``nn.Linear`` that opens it
+    (itself, or first in nested ``nn.Sequential``). None for anything else: a custom forward
+    may reshape its input before any layer."""
+    if isinstance(model, ExampleDeepNeuralNetwork):
+        return model.layer_sizes[0], f"layer_sizes[0] = {model.layer_sizes[0]}"
+    first, where = model, "model"
+    while isinstance(first, nn.Sequential) and len(first) > 0:
+        first, where = first[0], where + "[0]"
+    if isinstance(first, nn.Linear):
+        return first.in_features, f"{where} is {first!r}"
+    return None
+
+
+def _check_features(model: nn.Module, X: torch.Tensor, name: str = "X") -> None:
+    """``X``'s features are as many as ``model`` takes, and of its parameters' dtype and
+    device: else torch's "mat1 and mat2" errors from inside the model."""
+    check_matches_parameters(model, X, name)
+    takes = _in_features(model)
+    if takes is not None and takes[0] != X.shape[-1]:
+        raise ValueError(
+            f"{name} has {X.shape[-1]} feature(s) per point (shape {tuple(X.shape)}), but the "
+            f"model takes {takes[0]} ({takes[1]}); give them the same number, e.g. the "
+            "spirals' 2 from make_spirals and a model from make_classifier_pair"
+        )
+
+
+_LOGITS_ADVICE = (
+    "the model must map (N, features) points to (N, 1) logits, e.g. one from make_classifier_pair"
+)
+
+
+def _logits(
+    model: nn.Module, X: torch.Tensor, name: str = "X", advice: str = _LOGITS_ADVICE
+) -> torch.Tensor:
+    """The model's output as a vector of logits, shape (N,).
+
+    The model gets a copy of ``X``: one that works in place would otherwise change it."""
+    try:
+        output = model(X.clone())
+    except ERRORS_OF_THEIR_OWN:
+        raise
+    except RuntimeError as error:  # the model's own forward failed (torch's shape errors)
+        raise ValueError(
+            f"model({name}) failed for {name} of shape {tuple(X.shape)} ({X.dtype}): "
+            f"{type(error).__name__}: {error}; {advice}"
+        ) from error
+    if not isinstance(output, torch.Tensor):
+        raise TypeError(
+            f"the model must return a tensor of logits, shape ({X.shape[0]}, 1), got "
+            f"{type(output).__name__}"
+        )
     if output.shape != (X.shape[0], 1):
         raise ValueError(
             f"the model must output one logit per point, shape ({X.shape[0]}, 1), "
@@ -275,17 +337,18 @@ def train(
 
     (``F.binary_cross_entropy_with_logits``), back-propagates and lets the
     optimiser update every parameter that requires grad (gradients are on inside,
-    even in ``torch.no_grad()``). Same data, seed, model and thread count give
-    the same history bit for bit. A model with dropout draws its masks from a
-    copy of the global random state as it is at the call: the global state is
-    left as it was, and calling again from the same state repeats the run.
+    even in ``torch.no_grad()`` or ``torch.inference_mode()``). Same data, seed,
+    model and thread count give the same history bit for bit. A model with dropout
+    draws its masks from a copy of the global random state as it is at the call:
+    the global state is left as it was, and calling again from the same state
+    repeats the run.
 
     Args:
         model: maps :math:`(N, F)` to :math:`(N, 1)` logits, e.g. from
             :func:`make_classifier_pair`. Its parameters are changed.
         X: inputs, shape :math:`(N, F)`, float, matching the model's dtype.
         y: labels, shape :math:`(N,)`, values 0 and 1.
-        steps: number of parameter updates (>= 1).
+        steps: number of parameter updates, 1 to :data:`MAX_STEPS` (10,000).
         lr: learning rate (> 0).
         optimizer: ``"adam"`` (``torch.optim.Adam``, default betas) or ``"sgd"``
             (plain gradient descent, no momentum).
@@ -307,6 +370,10 @@ def train(
         ValueError: the model has nothing to train (no parameter requires grad, or the
             loss depends on none), or its weights are already NaN or infinite.
 
+    Warns:
+        RuntimeWarning: the loss became NaN or infinite, grew tenfold, or started and
+            stayed absurdly high (weights left huge by an earlier run that diverged).
+
     Example::
 
         >>> X, y = make_spirals(200, seed=0)
@@ -315,10 +382,11 @@ def train(
         >>> len(history.losses)
         100
     """
-    model = _check_model(model)
+    model = _check_model(model, autograd=True)
     check_trainable(model)
     _check_data(X, y)
-    steps = _check_int("steps", steps, minimum=1)
+    _check_features(model, X)
+    steps = _check_steps(steps)
     lr = _check_real("lr", lr, positive=True)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     n_points = X.shape[0]
@@ -334,17 +402,16 @@ def train(
     else:
         eps = _check_real("eps", eps, positive=True)
 
-    check_memory(
-        steps * 2 * 4, f"steps={steps:,}", "use fewer steps (two numbers are kept per step)"
-    )
-    y = y.to(X.dtype)
     opt = _make_optimizer(optimizer, model.parameters(), lr, eps)
     generator = torch.Generator().manual_seed(seed)
     order = torch.arange(n_points)
     position = n_points  # start a new epoch (a fresh order) on the first mini-batch
-    losses = torch.empty(steps, device=X.device)
-    accuracies = torch.empty(steps, device=X.device)
-    with isolated(model, training=True), torch.enable_grad():
+    # Inside torch.inference_mode() X and y are inference tensors, and so would be the
+    # histories: all are made (or copied) where autograd can use them.
+    with isolated(model, training=True), gradients_on():
+        X, y = for_autograd(X), for_autograd(y).to(X.dtype)
+        losses = torch.empty(steps, device=X.device)
+        accuracies = torch.empty(steps, device=X.device)
         for step in range(steps):
             if batch_size is None:
                 X_batch, y_batch = X, y
@@ -365,8 +432,20 @@ def train(
             # cost a synchronisation each time on a GPU.
             losses[step] = loss.detach()
             accuracies[step] = ((logits.detach() > 0).to(y_batch.dtype) == y_batch).float().mean()
-    warn_if_diverged(losses.tolist(), lr)
-    return TrainingHistory(losses=losses.tolist(), accuracies=accuracies.tolist())
+    history = TrainingHistory(losses=losses.tolist(), accuracies=accuracies.tolist())
+    warn_if_diverged(history.losses, lr)
+    return history
+
+
+def _check_steps(steps: object) -> int:
+    steps = _check_int("steps", steps, minimum=1)
+    if steps > MAX_STEPS:
+        raise ValueError(
+            f"steps must be at most MAX_STEPS = {MAX_STEPS:,} (about a minute for lesson 05's "
+            f"deepest network), got {steps:,}; the lessons use at most 600 (a second call "
+            "goes on from the trained weights, with a fresh optimizer)"
+        )
+    return steps
 
 
 def _check_loss_trains(loss: torch.Tensor) -> None:
@@ -380,7 +459,8 @@ def _check_loss_trains(loss: torch.Tensor) -> None:
 
 _DIVERGED_ADVICE = "its weights hold NaN or inf (a diverged train?); rebuild it, lower lr"
 
-#: :func:`train` warns when the loss ends this many times above where it started.
+#: :func:`train` warns when the loss ends this many times above where it started, or starts
+#: and ends this many times above the loss of an input-blind guess.
 DIVERGENCE_FACTOR = 10.0
 
 
@@ -389,17 +469,30 @@ def warn_if_diverged(
 ) -> None:
     """Say so when training blew up, instead of returning NaN or huge losses without a word:
     a loss that became NaN or infinite, or ended ``DIVERGENCE_FACTOR`` times above the larger
-    of where it started and ``chance_loss`` (the loss of an input-blind guess)."""
+    of where it started and ``chance_loss`` (the loss of an input-blind guess); or one that
+    started and ended that far above ``chance_loss``: the model came in broken."""
     losses = [float(loss) for loss in losses]
     bad = next((step for step, loss in enumerate(losses) if not math.isfinite(loss)), None)
+    absurd = DIVERGENCE_FACTOR * chance_loss
     if bad is not None:
-        what = f"the loss became {losses[bad]} at step {bad}"
+        message = f"{who} diverged: the loss became {losses[bad]} at step {bad}"
     elif losses[-1] > DIVERGENCE_FACTOR * max(losses[0], chance_loss):
-        what = f"the loss grew from {losses[0]:.4g} to {losses[-1]:.4g}"
+        message = f"{who} diverged: the loss grew from {losses[0]:.4g} to {losses[-1]:.4g}"
+    elif losses[0] > absurd and losses[-1] > absurd:
+        # Weights an earlier run left huge (but finite): no learning rate brings them back.
+        warnings.warn(
+            f"{who} started from a loss of {losses[0]:.4g} and ended at {losses[-1]:.4g}, "
+            f"over {DIVERGENCE_FACTOR:g} times the {chance_loss:.3g} of a blind guess: the "
+            "model's weights are far too large (left so by an earlier run that diverged?); "
+            "build a fresh model and train that one",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return
     else:
         return
     warnings.warn(
-        f"{who} diverged: {what}; lr={lr!r} is too large for this model: try a "
+        f"{message}; lr={lr!r} is too large for this model: try a "
         f"learning rate 10-100 times smaller (e.g. lr={lr / 30:.2g})",
         RuntimeWarning,
         stacklevel=3,
@@ -416,6 +509,7 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float,
     # NaN weights are reported through the logits, with the same advice.
     model = _check_model(model, finite=False)
     _check_data(X, y)
+    _check_features(model, X)
     y = y.to(X.dtype)
     with isolated(model, training=False):
         logits = _logits(model, X)
@@ -423,6 +517,12 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float,
     loss = F.binary_cross_entropy_with_logits(logits, y)
     accuracy = ((logits > 0).to(y.dtype) == y).float().mean()
     return float(loss), float(accuracy)
+
+
+_GRID_ADVICE = (
+    "decision_grid draws a model of 2 input features (a point of the plane, as the spirals'): "
+    "it gives the model (N, 2) points and needs (N, 1) logits back"
+)
 
 
 @torch.no_grad()
@@ -434,7 +534,8 @@ def decision_grid(
     r"""The model's :math:`P(\text{class } 1)` on a square grid, for drawing its decision boundary.
 
     Args:
-        model: maps :math:`(N, 2)` points to :math:`(N, 1)` logits.
+        model: maps :math:`(N, 2)` points to :math:`(N, 1)` logits: a model of 2 input
+            features, as the spirals' (the grid is a plane).
         extent: the grid covers :math:`[-\text{extent}, \text{extent}]^2`.
         resolution: points per side (>= 2).
 
@@ -447,6 +548,13 @@ def decision_grid(
         (dropout off), and its mode is restored afterwards.
     """
     model = _check_model(model)
+    takes = _in_features(model)
+    if takes is not None and takes[0] != 2:
+        raise ValueError(
+            f"decision_grid draws a model of 2 input features (a point of the plane, as the "
+            f"spirals'), but this model takes {takes[0]} ({takes[1]}); draw a model built "
+            "for make_spirals' data, e.g. make_classifier_pair(depth)"
+        )
     extent = _check_real("extent", extent, positive=True)
     resolution = _check_int("resolution", resolution, minimum=2)
     # Points, logits and probabilities: a handful of numbers per grid point.
@@ -467,7 +575,8 @@ def decision_grid(
     grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
     points = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
     with isolated(model, training=False):
-        probabilities = torch.sigmoid(_logits(model, points)).reshape(resolution, resolution)
+        logits = _logits(model, points, "points", _GRID_ADVICE)
+        probabilities = torch.sigmoid(logits).reshape(resolution, resolution)
     check_finite_result(
         probabilities,
         "the probabilities on the grid",
@@ -490,15 +599,17 @@ def input_signal(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[fl
 
     The model's parameters and their ``.grad`` are left untouched. It is measured
     in eval mode (its mode is restored afterwards), with gradients on even inside
-    ``torch.no_grad()``. ``X`` needs at least two points (a spread of one is undefined).
+    ``torch.no_grad()`` or ``torch.inference_mode()``. ``X`` needs at least two points
+    (a spread of one is undefined).
     """
-    model = _check_model(model)
+    model = _check_model(model, autograd=True)
     if not isinstance(model, ExampleDeepNeuralNetwork):
         raise TypeError(
             f"model must be an ExampleDeepNeuralNetwork (e.g. from make_classifier_pair), "
             f"got {type(model).__name__}"
         )
     _check_data(X, y)
+    _check_features(model, X)
     if X.shape[0] < 2:
         raise ValueError(
             f"X must hold at least two points to measure the spread of the logits, got "
@@ -510,9 +621,9 @@ def input_signal(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[fl
             "input_signal measures the gradient of model.layers[0][0].weight, which has "
             "requires_grad=False; unfreeze it with model.layers[0].requires_grad_(True)"
         )
-    with isolated(model, training=False), torch.enable_grad():
-        logits = _logits(model, X)
-        loss = F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
+    with isolated(model, training=False), gradients_on():
+        logits = _logits(model, for_autograd(X))
+        loss = F.binary_cross_entropy_with_logits(logits, for_autograd(y).to(logits.dtype))
         (gradient,) = torch.autograd.grad(loss, weight)
     signal = (logits.detach().std(), gradient.abs().mean())
     check_finite_result(
@@ -564,15 +675,22 @@ def train_depths(
     Args:
         X, y: training data, shapes :math:`(N, 2)` and :math:`(N,)`, e.g. from
             :func:`make_spirals`.
-        depths: the depths to compare (weight layers, read-out included, each >= 2).
+        depths: the depths to compare (weight layers, read-out included, each >= 2): a
+            list, tuple, range, or 1-D integer array or tensor.
         width, seed, activation: as for :func:`make_classifier_pair`.
         steps, lr, optimizer, eps: as for :func:`train`; the same for every network.
 
     Returns:
         ``{"plain": {depth: TrainingRun}, "shortcut": {depth: TrainingRun}}``.
     """
-    if isinstance(depths, (str, bytes)) or not isinstance(depths, Sequence) or not depths:
-        raise TypeError(f"depths must be a non-empty list of integers, got {depths!r}")
+    depths = check_depths(depths, "[4, 16, 32]", minimum=2)
+    _check_data(X, y)
+    if X.dtype != torch.get_default_dtype():
+        raise TypeError(
+            f"X dtype {X.dtype} does not match the networks train_depths builds, which are "
+            f"in torch's default dtype ({torch.get_default_dtype()}); pass "
+            f"X.to({torch.get_default_dtype()})"
+        )
     runs: dict[str, dict[int, TrainingRun]] = {"plain": {}, "shortcut": {}}
     for depth in depths:
         pair = make_classifier_pair(depth, width, seed, activation)

@@ -5,6 +5,7 @@ the caller's random state, grad mode or model mode."""
 import copy
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from torch import nn
 
 from shortcut_lib import (
     ExampleDeepNeuralNetwork,
+    dead_network_causes,
     decision_grid,
     evaluate,
     first_layer_gradients_by_depth,
@@ -22,9 +24,13 @@ from shortcut_lib import (
     make_classifier_pair,
     make_spirals,
     population_gradient_means,
+    stack_model_weights,
     train,
     train_depths,
 )
+from shortcut_lib.population import DeadNetworks
+from shortcut_lib.population_backward import gradient_reaches, manual_gradient_means
+from shortcut_lib.training import MAX_STEPS
 
 
 @pytest.fixture
@@ -395,3 +401,379 @@ def test_training_with_dropout_leaves_the_global_random_state_alone(data):
     # The masks come from the global state at the call: the same state repeats the run.
     assert train(copy.deepcopy(model), *data, 3, 1e-2).losses == first
     assert model.training
+
+
+# --- round 2: underflow is no dead network -----------------------------------------------
+
+
+def _warned(call):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = call()
+    return result, [str(w.message) for w in caught if w.category is RuntimeWarning]
+
+
+UNDERFLOWING = {  # plain GELU networks lose ~0.6 decades a layer: float32 ends near depth 63
+    "population_gradient_means": lambda **dtype: population_gradient_means(
+        100, shortcut=False, population=8, return_dead=True, **dtype
+    )[1],
+    "dead_network_causes": lambda **dtype: dead_network_causes(
+        300, shortcut=False, population=8, **dtype
+    ),
+    "first_layer_gradients_by_depth": lambda **dtype: first_layer_gradients_by_depth(
+        [40, 100], shortcut=False, population=8, **dtype
+    ),
+}
+
+
+@pytest.mark.parametrize("call", UNDERFLOWING.values(), ids=UNDERFLOWING)
+def test_an_underflow_is_reported_not_called_dead_inside(call):
+    state = torch.get_rng_state()
+    result, messages = _warned(call)
+    assert torch.equal(torch.get_rng_state(), state)
+    inside = result.inside if isinstance(result, DeadNetworks) else result.inside_dead
+    assert not bool(inside.any())
+    assert len(messages) == 1
+    assert re.search(
+        r"came out exactly 0 .*where no unit blocks .*smallest torch\.float32 \(1\.4e-45\).*"
+        r"an underflow, not a dead network.*use dtype=torch\.float64",
+        messages[0],
+    )
+    # In float64 the same networks are measured: no zero, no warning.
+    result, messages = _warned(lambda: call(dtype=torch.float64))
+    assert messages == []
+
+
+def test_dead_relu_networks_are_still_dead_without_a_warning():
+    dead, messages = _warned(
+        lambda: dead_network_causes(10, activation="relu", shortcut=False, population=64)
+    )
+    assert messages == []
+    assert (dead.output.double().mean().item(), dead.inside.double().mean().item()) == (
+        0.375,
+        0.4375,
+    )
+
+
+@pytest.mark.parametrize("activation", ["relu", "gelu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("shortcut, pre_layer_norm", [(False, False), (True, False), (True, True)])
+def test_a_zero_by_structure_is_exactly_what_gradient_reaches_rules_out(
+    activation, shortcut, pre_layer_norm
+):
+    # float64 and 12 layers: nothing underflows, so every exact 0 must be a structural one.
+    weights = init_population_weights(12, 3, 64, seed=1, dtype=torch.float64)
+    x = torch.randn(64, 2, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x[:8] = 0.0  # inputs of zeros: the first layer's gradient is 0 by structure
+    network = (weights, x, activation, shortcut, pre_layer_norm, 1.0)
+    with torch.no_grad():
+        means, signal = manual_gradient_means(*network)
+        reaches, signal_reaches = gradient_reaches(*network)
+    assert torch.equal(means != 0, reaches)
+    assert torch.equal((signal != 0).flatten(1).any(1), signal_reaches)
+
+
+# --- round 2: torch.inference_mode() -----------------------------------------------------
+
+
+MEASURED_IN_INFERENCE_MODE = {
+    "input_signal": lambda X, y, model: input_signal(model, X, y),
+    "population_gradient_means": lambda X, y, model: population_gradient_means(
+        3, population=4, method="autograd"
+    ).tolist(),
+    "train": lambda X, y, model: train(model, X, y, 3, 1e-2).losses,
+}
+
+
+@pytest.mark.parametrize(
+    "call", MEASURED_IN_INFERENCE_MODE.values(), ids=MEASURED_IN_INFERENCE_MODE
+)
+def test_measuring_and_training_inside_inference_mode(call, data, pair):
+    expected = call(*data, copy.deepcopy(pair[0]))
+    model = copy.deepcopy(pair[0])
+    state = torch.get_rng_state()
+    with torch.inference_mode():
+        X, y = make_spirals(16)  # inference tensors
+        assert call(X, y, model) == expected
+        assert torch.is_inference_mode_enabled() and not torch.is_grad_enabled()
+    assert torch.is_grad_enabled() and torch.equal(torch.get_rng_state(), state)
+
+
+def test_a_model_built_inside_inference_mode(data):
+    with torch.inference_mode():
+        model = make_classifier_pair(3, 4)[0]
+    for call in (lambda: train(model, *data, 2, 1e-2), lambda: input_signal(model, *data)):
+        with pytest.raises(
+            ValueError,
+            match=r"model's parameter layers\.0\.0\.weight was made inside "
+            r"torch\.inference_mode\(\) .*build it outside",
+        ):
+            call()
+
+
+# --- round 2: data the model cannot take -------------------------------------------------
+
+
+def _sequential(dtype=torch.float32):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(2, 8), nn.GELU(), nn.Linear(8, 1)).to(dtype)
+
+
+class ThreeFeatures(nn.Module):  # a custom forward: its input size cannot be read from it
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 1)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+WRONG_DATA = {
+    "train-float64-model": (
+        lambda X, y: train(_sequential(torch.float64), X, y, 3, 1e-2),
+        TypeError,
+        r"^X dtype torch\.float32 does not match the model's parameters \(torch\.float64\); "
+        r"convert one of them, e\.g\. X\.to\(torch\.float64\)",
+    ),
+    "train-float64-X": (
+        lambda X, y: train(_sequential(), X.double(), y, 3, 1e-2),
+        TypeError,
+        r"^X dtype torch\.float64 does not match the model's parameters \(torch\.float32\)",
+    ),
+    "evaluate-float64-X": (
+        lambda X, y: evaluate(_sequential(), X.double(), y),
+        TypeError,
+        r"^X dtype torch\.float64 does not match the model's parameters \(torch\.float32\)",
+    ),
+    "train-3-features": (
+        lambda X, y: train(nn.Sequential(nn.Linear(3, 1)), X, y, 3, 1e-2),
+        ValueError,
+        r"^X has 2 feature\(s\) per point \(shape \(16, 2\)\), but the model takes 3 "
+        r"\(model\[0\] is Linear\(in_features=3",
+    ),
+    "evaluate-custom-forward": (
+        lambda X, y: evaluate(ThreeFeatures(), X, y),
+        ValueError,
+        r"^model\(X\) failed for X of shape \(16, 2\) \(torch\.float32\): RuntimeError: ",
+    ),
+    "decision_grid-Linear-3": (
+        lambda X, y: decision_grid(nn.Sequential(nn.Linear(3, 1))),
+        ValueError,
+        r"^decision_grid draws a model of 2 input features .*but this model takes 3 "
+        r"\(model\[0\] is Linear\(in_features=3",
+    ),
+    "decision_grid-book-model": (
+        lambda X, y: decision_grid(ExampleDeepNeuralNetwork([3, 3, 1], True)),
+        ValueError,
+        r"^decision_grid draws a model of 2 input features .*takes 3 \(layer_sizes\[0\] = 3\)",
+    ),
+    "decision_grid-custom-forward": (
+        lambda X, y: decision_grid(ThreeFeatures(), resolution=3),
+        ValueError,
+        r"^model\(points\) failed for points of shape \(9, 2\).*decision_grid draws a model "
+        r"of 2 input features",
+    ),
+    "train_depths-float64-X": (
+        lambda X, y: train_depths(X.double(), y, depths=[2], width=3, steps=2),
+        TypeError,
+        r"^X dtype torch\.float64 does not match the networks train_depths builds.*"
+        r"X\.to\(torch\.float32\)",
+    ),
+}
+
+
+@pytest.mark.parametrize("call, error, message", WRONG_DATA.values(), ids=WRONG_DATA)
+def test_data_of_another_dtype_or_number_of_features(call, error, message, data):
+    with pytest.raises(error, match=message):
+        call(*data)
+
+
+# --- round 2: sizes and shapes -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("steps", [MAX_STEPS + 1, 2 * 10**5, 10**9])
+def test_steps_beyond_the_maximum_fail_at_once(steps, data, pair):
+    model = copy.deepcopy(pair[0])
+    with pytest.raises(
+        ValueError, match=rf"^steps must be at most MAX_STEPS = 10,000 .*got {steps:,}"
+    ):
+        train(model, *data, steps, 1e-2)
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.parameters(), pair[0].parameters(), strict=True)
+    )
+
+
+def _with_layers(*layers):
+    model = nn.Module()
+    model.layers = nn.ModuleList(layers)
+    return model
+
+
+@pytest.mark.parametrize(
+    "model, error, message",
+    [
+        (
+            _with_layers(nn.Linear(3, 3), nn.Linear(3, 1)),
+            TypeError,
+            r"^models\[0\]\.layers\[0\] is Linear\(in_features=3, out_features=3, bias=True\); "
+            r"expected a block whose \[0\] is an nn\.Linear",
+        ),
+        (
+            _with_layers(
+                nn.Sequential(nn.Linear(3, 3, bias=False)), nn.Sequential(nn.Linear(3, 1))
+            ),
+            ValueError,
+            r"^models\[0\]\.layers\[0\]\[0\] is Linear\(.*bias=False\), without a bias",
+        ),
+        (
+            nn.Linear(3, 1),
+            TypeError,
+            r"^models\[0\] must be a model whose \.layers\[i\]\[0\] is an nn\.Linear with a bias.*"
+            r"got Linear\(in_features=3",
+        ),
+        (_with_layers(), ValueError, r"^models\[0\]\.layers is empty"),
+    ],
+    ids=["Linears-without-blocks", "no-bias", "no-layers", "empty"],
+)
+def test_stack_model_weights_of_another_structure(model, error, message):
+    with pytest.raises(error, match=message):
+        stack_model_weights([model])
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: population_gradient_means(5, population=4, residual_scale=1e300),
+        lambda: first_layer_gradients_by_depth([2], population=4, residual_scale=lambda d: 1e300),
+    ],
+    ids=["number", "function"],
+)
+def test_residual_scale_beyond_the_dtype(call):
+    with pytest.raises(
+        ValueError, match=r"^residual_scale=1e\+300 does not fit in torch\.float32 \(at most 3\.4e"
+    ):
+        call()
+
+
+@pytest.mark.parametrize("depths", [np.arange(1, 4), torch.arange(1, 4), np.array([1, 2, 3])])
+def test_depths_as_an_array_or_tensor(depths):
+    sweep = first_layer_gradients_by_depth(depths, population=4)
+    expected = first_layer_gradients_by_depth([1, 2, 3], population=4)
+    assert torch.equal(sweep.first_layer, expected.first_layer)
+    assert sweep.depths.tolist() == [1, 2, 3]
+
+
+def test_train_depths_takes_an_array_of_depths(data):
+    runs = train_depths(*data, depths=np.array([2, 3]), width=3, steps=2)
+    expected = train_depths(*data, depths=[2, 3], width=3, steps=2)
+    assert list(runs["plain"]) == [2, 3]
+    assert all(type(depth) is int for depth in runs["plain"])
+    assert runs["shortcut"][3].history.losses == expected["shortcut"][3].history.losses
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda: first_layer_gradients_by_depth(np.array([[1, 2]]), population=4),
+            ValueError,
+            r"^depths must be one-dimensional, such as range\(1, 101\), got shape \(1, 2\)",
+        ),
+        (
+            lambda: first_layer_gradients_by_depth(np.array([1.0, 2.0]), population=4),
+            TypeError,
+            r"^depths\[0\] must be an integer, got 1\.0 \(float\)",
+        ),
+        (
+            lambda: train_depths(*make_spirals(16), depths=torch.tensor([1, 2])),
+            ValueError,
+            r"^depths\[0\] must be at least 2, got 1",
+        ),
+        (
+            lambda: train_depths(*make_spirals(16), depths=[]),
+            ValueError,
+            r"^depths must hold at least one depth, such as \[4, 16, 32\]",
+        ),
+    ],
+    ids=["2-D", "floats", "too-shallow", "empty"],
+)
+def test_depths_that_are_not_depths(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+@pytest.mark.parametrize(
+    "values, exclude, message",
+    [
+        (
+            torch.rand(5, 5),
+            torch.tensor([True, False, False, False, False]),
+            r"exclude of shape \(5,\) is ambiguous for values of shape \(5, 5\).*"
+            r"exclude\.reshape\(5, 1\) for one flag per network, or exclude\.reshape\(1, 5\)",
+        ),
+        (
+            torch.rand(8, 3),
+            torch.tensor([True, False, False]),
+            r"exclude of shape \(3,\) is ambiguous for values of shape \(8, 3\).*"
+            r"dimensions: exclude\.reshape\(1, 3\) for what it means now",
+        ),
+    ],
+    ids=["square", "per-layer"],
+)
+def test_gradient_quantiles_refuses_an_ambiguous_exclude(values, exclude, message):
+    with pytest.raises(ValueError, match=message):
+        gradient_quantiles(values, exclude=exclude)
+    # The shape the message shows does what it says: network 0 left out.
+    if values.shape[0] == exclude.shape[0]:
+        kept = gradient_quantiles(values, exclude=exclude.reshape(-1, 1))
+        assert torch.equal(kept, gradient_quantiles(values[1:]))
+
+
+def test_gradient_quantiles_beyond_torch_quantile_limit(monkeypatch):
+    # torch.quantile sorts at most 2**24 values along dim ("input tensor is too large").
+    n = 2**24 + 1
+    values = torch.arange(n, dtype=torch.float32).flip(0).unsqueeze(1)
+    assert gradient_quantiles(values)[:, 0].tolist() == [n // 4, n // 2, 3 * (n // 4)]
+    # The sorting path is torch's formula: the same numbers on small inputs, NaN left out.
+    monkeypatch.setattr("shortcut_lib.population._QUANTILE_LIMIT", 3)
+    small = torch.rand(40, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    exclude = small > 0.7
+    exclude[:, 0] = True
+    q = torch.tensor([0.0, 0.1, 0.5, 0.9, 1.0], dtype=torch.float64)
+    assert torch.equal(gradient_quantiles(small, q), torch.quantile(small, q, dim=0))
+    expected = torch.nanquantile(small.masked_fill(exclude, math.nan), q, dim=0)
+    assert torch.equal(gradient_quantiles(small, q, exclude=exclude).isnan(), expected.isnan())
+    assert torch.equal(gradient_quantiles(small, q, exclude=exclude)[:, 1:], expected[:, 1:])
+
+
+# --- round 2: the learner's own function fails -------------------------------------------
+
+
+def test_a_residual_scale_function_that_raises():
+    with pytest.raises(
+        ValueError, match=r"^residual_scale\(1\) raised ZeroDivisionError: division by zero"
+    ) as info:
+        first_layer_gradients_by_depth([1, 3], population=4, residual_scale=lambda d: 1 / (d - 1))
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+
+    def unfinished(depth):
+        raise NotImplementedError
+
+    with pytest.raises(NotImplementedError):
+        first_layer_gradients_by_depth([2], population=4, residual_scale=unfinished)
+
+
+# --- round 2: a model an earlier run broke -----------------------------------------------
+
+
+def test_training_from_an_absurd_loss_warns(data, pair):
+    huge = copy.deepcopy(pair[0])
+    with torch.no_grad():
+        huge.layers[-1][0].weight.mul_(1e6)  # finite, but every wrong logit is enormous
+    with pytest.warns(RuntimeWarning, match=r"^train started from a loss of .*weights are far"):
+        history = train(huge, *data, 3, 1e-2)
+    assert history.losses[-1] > 10 * math.log(2)
+    # A fresh model: no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train(copy.deepcopy(pair[0]), *data, 3, 1e-2)
