@@ -21,18 +21,20 @@ import torch
 from torch import nn
 
 from .activations import GELU
-from .isolation import isolated
+from .isolation import check_autograd_parameters, for_autograd, gradients_on, isolated
 from .training import warn_if_diverged
 from .validation import (
     check_bool,
     check_choice,
     check_finite,
+    check_finite_result,
     check_has_values,
     check_mapping,
     check_memory,
     check_module,
     check_parameters,
     check_positive_int,
+    check_precision,
     check_real,
     check_seed,
     check_trainable,
@@ -232,7 +234,8 @@ class LayerNorm(nn.Module):
 
     with :math:`\mu, \sigma^2` the mean and the biased variance over the last dimension
     (lesson 04's LayerNorm, with the learnable ``scale`` and ``shift`` that start at 1 and 0).
-    Equals ``nn.LayerNorm(emb_dim)`` with ``weight = scale``, ``bias = shift``.
+    Equals ``nn.LayerNorm(emb_dim)`` with ``weight = scale``, ``bias = shift``. ``eps`` must
+    be a finite number > 0 (it keeps a constant token, of variance 0, from dividing by 0).
 
     Shape:
         - Input: :math:`(*, \text{emb\_dim})`. Output: the same.
@@ -246,7 +249,9 @@ class LayerNorm(nn.Module):
     def __init__(self, emb_dim: int, eps: float = 1e-5) -> None:
         super().__init__()
         emb_dim = check_positive_int(emb_dim, "emb_dim")
-        self.eps = check_real(eps, "eps")
+        # eps > 0: with eps <= 0 a constant token (variance 0) divides 0 by 0, or by the root
+        # of a negative number: NaN, silently.
+        self.eps = check_real(eps, "eps", positive=True)
         check_memory(8 * emb_dim, f"LayerNorm({emb_dim:,})", "use a smaller emb_dim")
         self.scale = nn.Parameter(torch.ones(emb_dim))
         self.shift = nn.Parameter(torch.zeros(emb_dim))
@@ -638,7 +643,7 @@ def _check_stack_data(stack: TransformerStack, x: object, target: object) -> Non
     check_finite(target, "target", "stack_input(seed) makes a finite one")
 
 
-@torch.enable_grad()
+@gradients_on()
 def block_gradient_means(
     stack: TransformerStack, x: torch.Tensor, target: torch.Tensor
 ) -> dict[str, float]:
@@ -650,15 +655,17 @@ def block_gradient_means(
     (block 0 next to the input). Biases and LayerNorm ``scale``/``shift`` are left out, as
     lesson 03 leaves out biases.
 
-    Gradients are on inside, even in ``torch.no_grad()``. With dropout (``drop_rate > 0``) in
+    Gradients are on inside, even in ``torch.no_grad()`` or ``torch.inference_mode()``
+    (``x`` and ``target`` made there are copied). With dropout (``drop_rate > 0``) in
     train mode the masks come from a copy of the global random state, which is left as it was.
 
     Raises:
         TypeError: ``stack`` is not a :class:`TransformerStack` or ``x``/``target`` not tensors
             of the stack's dtype.
         ValueError: ``x`` is empty or not ``(batch, T, emb_dim)``, ``target`` has not its
-            shape, ``x``/``target``/the weights are not finite, a weight is frozen, or a
-            gradient overflowed.
+            shape, ``x``/``target``/the weights are not finite, a weight is frozen, the stack
+            is float16 or bfloat16 (too coarse: use float32 or float64) or was built inside
+            ``torch.inference_mode()``, or the output or a gradient overflowed.
     """
     if isinstance(stack, Mapping):
         raise TypeError(
@@ -672,6 +679,14 @@ def block_gradient_means(
             f"{type(stack).__name__}"
         )
     check_parameters(stack, "stack")
+    dtype = next(stack.parameters()).dtype
+    check_precision(
+        dtype,
+        f"stack's dtype={dtype}",
+        "use float64 (make_stacks' default) or float32, e.g. "
+        "make_stacks(n_layers, seed, dtype=torch.float64)",
+    )
+    check_autograd_parameters(stack, "stack")
     frozen = [
         key
         for key, p in stack.trf_blocks.named_parameters()
@@ -691,9 +706,11 @@ def block_gradient_means(
         f"block_gradient_means on a batch of {batch:,}",
         "use a smaller batch",
     )
+    x, target = for_autograd(x), for_autograd(target)
     with torch.random.fork_rng(devices=[]):
         stack.zero_grad(set_to_none=True)
         output = stack(x.detach())
+        check_finite_result(output, "the stack's output", _OVERFLOW_ADVICE)
         nn.functional.mse_loss(output, target).backward()
     means = {}
     for i, block in enumerate(stack.trf_blocks):
@@ -702,11 +719,15 @@ def block_gradient_means(
     bad = [name for name, value in means.items() if not math.isfinite(value)]
     if bad:
         raise ValueError(
-            f"the gradient of {bad[0]} is not finite (the numbers overflowed); use float64 "
-            "(make_stacks' default), fewer blocks, or an input of a smaller scale "
-            "(stack_input's is standard normal)"
+            f"the gradient of {bad[0]} is not finite (the numbers overflowed); {_OVERFLOW_ADVICE}"
         )
     return means
+
+
+_OVERFLOW_ADVICE = (
+    "use float64 (make_stacks' default), fewer blocks, or an input of a smaller scale "
+    "(stack_input's is standard normal)"
+)
 
 
 def reversal_task(
@@ -816,20 +837,23 @@ def train_reversal(
 
     ``inputs`` and ``targets`` as :func:`reversal_task` makes them, with token ids below
     the model's ``vocab_size`` and at most ``context_length`` tokens; ``steps >= 1``,
-    ``lr > 0``. Gradients are on inside, even in ``torch.no_grad()``; the model trains in
+    ``lr > 0``. Gradients are on inside, even in ``torch.no_grad()`` or
+    ``torch.inference_mode()`` (the model must be built outside it); the model trains in
     train mode and gets its mode back. With dropout (``drop_rate > 0``) the masks come
     from a copy of the global random state, which is left as it was. A run that blows up
     warns (``RuntimeWarning``), as :func:`~shortcut_lib.training.train` does.
     """
     model = _check_gpt(model)
     check_trainable(model)
+    check_autograd_parameters(model, "model")
     steps = check_positive_int(steps, "steps")
     lr = check_real(lr, "lr", positive=True)
     _check_reversal_data(model, inputs, targets, training=True)
     check_memory(steps * 32, f"steps={steps:,}", "use fewer steps (one float is kept per step)")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
-    with isolated(model, training=True), torch.enable_grad():
+    with isolated(model, training=True), gradients_on():
+        inputs, targets = for_autograd(inputs), for_autograd(targets)
         for _ in range(steps):
             logits = model(inputs)  # (n, T, vocab)
             loss = nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten())

@@ -311,3 +311,59 @@ def test_a_frozen_or_broken_stack_is_named():
         broken.trf_blocks[0].att.W_key.weight.fill_(float("nan"))
     with pytest.raises(ValueError, match=r"stack's parameter trf_blocks.0.att.W_key.weight must"):
         block_gradient_means(broken, X, T)
+
+
+# --- second sweep: inference mode, 16-bit stacks, LayerNorm's eps, an overflowing output ---------
+
+
+def test_measuring_and_training_work_inside_inference_mode():
+    expected_means = block_gradient_means(stack(), X, T)
+    expected_losses = train_reversal(gpt(), INP, TGT, steps=2)
+    model, measured = gpt(), stack()
+    with torch.inference_mode():
+        x, target = stack_input(0)  # inference tensors, as a notebook makes them there
+        inputs, targets = reversal_task(4)
+        before = state()
+        assert block_gradient_means(measured, x, target) == expected_means
+        assert train_reversal(model, inputs, targets, steps=2) == expected_losses
+        assert_same_state(before)
+        assert torch.is_inference_mode_enabled()
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: block_gradient_means(stack(), X, T), r"^stack's parameter trf_blocks\.0\.att"),
+        (lambda: train_reversal(gpt(), INP, TGT, steps=1), r"^model's parameter tok_emb\.weight"),
+    ],
+)
+def test_a_model_built_inside_inference_mode_is_named(build, message):
+    with torch.inference_mode(), pytest.raises(ValueError, match=message + r".*inference_mode"):
+        build()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_a_16_bit_stack_is_refused_as_the_population_functions_refuse_it(dtype):
+    sixteen = make_stacks(3, 0, variants=["plain"], dtype=dtype)["plain"]
+    pattern = rf"stack's dtype={dtype} is too coarse to measure gradients: .*use float64"
+    with pytest.raises(ValueError, match=pattern):
+        block_gradient_means(sixteen, *stack_input(0, dtype=dtype))
+
+
+@pytest.mark.parametrize("eps", [-1, 0, 0.0, float("inf"), float("nan")])
+def test_layer_norm_eps_must_be_a_finite_number_above_zero(eps):
+    with pytest.raises(ValueError, match=rf"eps must be (finite|a finite number > 0), got {eps}"):
+        LayerNorm(3, eps=eps)
+
+
+def test_layer_norm_accepts_a_small_or_numpy_eps():
+    out = LayerNorm(3, eps=np.float32(1e-12))(torch.tensor([[1.0, 1.0, 1.0]]))
+    assert torch.equal(out, torch.zeros(1, 3))
+
+
+def test_an_output_that_overflows_is_reported_not_measured():
+    single = make_stacks(1, 0, variants=["plain"], dtype=torch.float32)["plain"]
+    huge = torch.full((1, 2, 16), 1e30)
+    pattern = r"^the stack's output came out NaN or infinite \(32 of 32 .*smaller scale"
+    with pytest.raises(ValueError, match=pattern):
+        block_gradient_means(single, huge, torch.zeros_like(huge))
