@@ -390,3 +390,187 @@ def test_an_explorer_draw_must_return_a_figure_and_data():
         Explorer({"a": widgets.IntSlider(value=1)}, lambda a: (None, None))
     with pytest.raises(TypeError, match=r"draw must be a function, got 'draw' \(str\)"):
         Explorer({}, "draw")
+
+
+# --- second sweep: overflowing scans, lengths, grids, explorers, foreign figures, titles ------
+
+
+@pytest.mark.parametrize(
+    "max_errors, kwargs",
+    [
+        ({"gelu": [1.7e308, 1.0]}, {}),
+        ({"gelu": [1e308, 1.0]}, {}),
+        ({"gelu": [1e-3, 1.0]}, {"current": 0.3, "current_error": 1.7e308}),
+        ({"gelu": [1e250, 1e-300]}, {}),
+    ],
+)
+def test_a_coefficient_scan_near_the_end_of_float64_is_drawn(max_errors, kwargs):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "overflow encountered" from the ticks either
+        figure = plot_coefficient_scan([0.1, 0.2], max_errors, **kwargs)
+        assert figure_to_png(figure).startswith(b"\x89PNG")
+    low, high = figure.axes[0].get_ylim()
+    assert 0 < low < high < float("inf")
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (
+            lambda: plot_activations([0, 1], {"gelu": [0, 1]}, {"gelu": [0]}),
+            r"^derivatives: curve 'gelu' has 1 values but x has 2; expected 2, one per point of x$",
+        ),
+        (
+            lambda: plot_activations([0, 1], {"gelu": [0, 1, 2]}),
+            r"^values: curve 'gelu' has 3 values but x has 2; expected 2, one per point of x$",
+        ),
+        (
+            lambda: plot_gelu_error([0, 1], {0.044715: [0.1]}),
+            r"^errors\[0\.044715\] has 1 value\(s\); expected 2, one per point of x$",
+        ),
+    ],
+)
+def test_a_curve_of_the_wrong_length_names_its_argument_and_the_length_expected(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        (
+            {"gridspec_kw": {"width_ratios": [1, 2, 3]}},
+            ValueError,
+            r"gridspec_kw's width_ratios has 3 value\(s\), \[1, 2, 3\], but the grid has 1 "
+            r"column\(s\); give 1 number\(s\) >= 0, one per column \(ncols=1\)",
+        ),
+        (
+            {"nrows": 2, "height_ratios": [1]},
+            ValueError,
+            r"height_ratios has 1 value\(s\), \[1\], but the grid has 2 row\(s\)",
+        ),
+        ({"width_ratios": 3}, TypeError, r"width_ratios must be a list of 1 number.*got 3 \(int\)"),
+        ({"ncols": 2, "width_ratios": [1, -1]}, ValueError, r"width_ratios\[1\] .*>= 0.*got -1"),
+        ({"width_ratios": [0]}, ValueError, r"width_ratios are all 0, got \[0\]"),
+        ({"gridspec_kw": [1]}, TypeError, r"gridspec_kw must be a dict such as .*got \[1\]"),
+        ({"gridspec_kw": {"colspan": 1}}, TypeError, r"gridspec_kw has the unknown key 'colspan'"),
+    ],
+)
+def test_new_figure_names_grid_ratios_that_do_not_fit_the_grid(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        new_figure(**kwargs)
+
+
+def test_new_figure_accepts_ratios_as_arrays_and_tensors():
+    for ratios in (np.array([3, 2]), torch.tensor([3.0, 2.0]), [3, 2]):
+        figure, _ = new_figure(1, 2, width_ratios=ratios)
+        assert figure.axes[0].get_gridspec().get_width_ratios() == [3.0, 2.0]
+
+
+def test_new_figure_cannot_reuse_a_figure_pyplot_has_open():
+    opened = plt.figure(1)
+    try:
+        with pytest.raises(ValueError, match=r"num=1: pyplot already has a figure 1 open.*"):
+            new_figure(num=1)
+        with pytest.raises(TypeError, match=r"num must be a figure number or label, got a Fi"):
+            new_figure(num=opened)
+        assert plt.get_fignums() == [1] and not opened.axes
+    finally:
+        plt.close(opened)
+
+
+@pytest.mark.parametrize(
+    "draw, pattern",
+    [
+        (lambda b: None, r"called as draw\(a=\.\.\.\), but draw\(b\) cannot be \(missing .*'b'"),
+        (lambda: None, r"draw\(\) cannot be \(got an unexpected keyword argument 'a'\)"),
+    ],
+)
+def test_an_explorer_draw_must_take_the_controls_names(draw, pattern):
+    with pytest.raises(TypeError, match=r"^draw must take one keyword argument per control.*"):
+        Explorer({"a": widgets.IntSlider()}, draw)
+    with pytest.raises(TypeError, match=pattern):
+        Explorer({"a": widgets.IntSlider()}, draw)
+
+
+def _draw(a):
+    figure, _ = new_figure()
+    return figure, a
+
+
+@pytest.mark.parametrize(
+    "draw, render, error, pattern",
+    [
+        (_draw, lambda f: 3, TypeError, r"^render must return the figure as PNG bytes.*got 3 "),
+        (_draw, lambda f: b"GIF89a", TypeError, r"^render must return .*got b'GIF89a' \(bytes\)"),
+        (_draw, lambda f: 1 / 0, ValueError, r"^render\(figure\) raised ZeroDivisionError"),
+        (lambda a: 1 / a, figure_to_png, ValueError, r"^draw\(a=0\) raised ZeroDivisionError: "),
+    ],
+)
+def test_an_explorer_names_its_own_functions_when_they_fail(draw, render, error, pattern):
+    with pytest.raises(error, match=pattern) as caught:
+        Explorer({"a": widgets.IntSlider()}, draw, render=render)
+    assert error is TypeError or isinstance(caught.value.__cause__, ZeroDivisionError)
+
+
+PAIR = {"layers.0.0.weight": 0.1, "layers.1.0.weight": 0.2}
+
+
+def _line_figure():
+    figure, ax = new_figure()
+    ax.plot([0, 1])
+    return figure
+
+
+@pytest.mark.parametrize(
+    "other", [lambda: plot_network_diagram([3, 3, 1]), _line_figure], ids=["diagram", "lines"]
+)
+def test_a_gradient_comparison_is_not_drawn_into_another_figure(other):
+    figure = other()
+    before = [len(ax.get_children()) for ax in figure.axes]
+    with pytest.raises(ValueError, match=r"^figure must be one returned by an earlier plot_grad"):
+        plot_gradient_comparison(PAIR, PAIR, figure=figure)
+    assert [len(ax.get_children()) for ax in figure.axes] == before
+    again = plot_gradient_comparison(PAIR, PAIR, figure=plot_gradient_comparison(PAIR, PAIR))
+    assert plot_gradient_comparison(PAIR, PAIR, figure=new_figure()[0]).axes[0].containers
+    assert len(again.axes[0].containers) == 2
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda q: plot_gradient_bands(range(4), {"plain": q}),
+        lambda q: plot_depth_panels(range(4), {"GELU": {"plain": q}}),
+        lambda q: plot_depth_and_dead(range(4), {"plain": q}, {"plain": [0.0] * 4}),
+        lambda q: BandPlot(["plain"]).update(range(4), {"plain": q}),
+    ],
+)
+def test_negative_gradient_quartiles_are_refused(call):
+    pattern = r"\['plain'\] must hold quartiles of mean \|gradients\|, >= 0 .*got -1 among them"
+    with pytest.raises(ValueError, match=pattern):
+        call(-Q)
+    call(np.where(Q > 0, NAN, Q))  # NaN is still a gap
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda title: plot_gradient_bands(range(4), {"plain": Q}, title=title),
+        lambda title: plot_depth_and_dead(
+            range(4), {"plain": Q}, {"plain": [0.0] * 4}, title=title
+        ),
+        lambda title: plot_depth_panels(range(4), {"GELU": {"plain": Q}}, suptitle=title),
+        lambda title: BandPlot(["plain"]).update(range(4), {"plain": Q}, title=title),
+        lambda title: plot_gradient_comparison(PAIR, PAIR, title=title),
+        lambda title: plot_network_diagram([3, 3, 1], title=title),
+        lambda title: plot_loss_curves({"plain": {2: [0.7]}, "shortcut": {2: [0.6]}}, title=title),
+    ],
+)
+def test_every_plot_takes_title_none_and_refuses_a_title_that_is_not_text(call):
+    assert isinstance(call(None), Figure)
+    with pytest.raises(
+        TypeError, match=r"(title|suptitle) must be a string or None, got 3 \(int\)"
+    ):
+        call(3)

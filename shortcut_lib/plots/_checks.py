@@ -51,6 +51,14 @@ def check_figure(figure: object) -> None:
         )
 
 
+def check_title(title: object, name: str = "title") -> str | None:
+    """A title: a string, or ``None`` for the function's default (no title, or the one its
+    docstring names)."""
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"{name} must be a string or None, got {described(title)}")
+    return title
+
+
 def check_is_figure(value: object, name: str) -> Figure:
     """A matplotlib ``Figure``; the ``(figure, axes)`` pair and an ``Axes`` are told apart."""
     if isinstance(value, Figure):

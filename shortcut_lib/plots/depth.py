@@ -11,11 +11,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..validation import check_bool, check_mapping, check_positive_int, check_real, type_name
-from ._checks import as_float_array, check_colors, check_figsize, check_panel_count
+from ._checks import as_float_array, check_colors, check_figsize, check_panel_count, check_title
 from .render import CachedAxesRenderer
 from .style import (
     COLORS,
     GRADIENT_AXIS_LABEL,
+    HIGHEST_EXPONENT,
+    LOWEST_EXPONENT,
     figure_style,
     log_decade_axis,
     log_limits,
@@ -39,6 +41,11 @@ def _band_arrays(series: Mapping[str, object], name: str = "series") -> dict[str
             raise ValueError(
                 f"{name}[{label!r}] must have shape (3, n) (lower quartile, median, upper "
                 f"quartile), got shape {array.shape}"
+            )
+        if np.nanmin(array, initial=0.0) < 0:  # NaN (a gap) is allowed
+            raise ValueError(
+                f"{name}[{label!r}] must hold quartiles of mean |gradients|, >= 0 (the axis is "
+                f"logarithmic), got {np.nanmin(array):g} among them; e.g. {_QUARTILES_EXAMPLE}"
             )
         arrays[label] = array
     return arrays
@@ -73,7 +80,8 @@ def _check_limits(limits: object, name: str, log: bool = False) -> tuple[float, 
 
 def _check_text(value: object, name: str, optional: bool = False) -> None:
     if not (isinstance(value, str) or (optional and value is None)):
-        raise TypeError(f"{name} must be a string, got {value!r} ({type_name(value)})")
+        what = "a string or None" if optional else "a string"
+        raise TypeError(f"{name} must be {what}, got {value!r} ({type_name(value)})")
 
 
 def _floored(values: np.ndarray, floor: float) -> np.ndarray:
@@ -197,7 +205,7 @@ class BandPlot:
         self,
         x: Sequence[float] | np.ndarray,
         series: Mapping[str, object],
-        title: str = "",
+        title: str | None = "",
         ylim: tuple[float, float] | None = None,
         legend: Mapping[str, str] | None = None,
         xlim: tuple[float, float] | None = None,
@@ -212,7 +220,7 @@ class BandPlot:
                 quartile (e.g. :func:`~shortcut_lib.population.gradient_quantiles`).
                 Labels must be the ones given at construction. Zeros are drawn on
                 the bottom edge, NaN as a gap.
-            title: axes title.
+            title: axes title (``None`` or ``""`` for none).
             ylim: log-axis limits; default :func:`~shortcut_lib.plots.style.log_limits` of the data.
             legend: optional label -> legend text (e.g. ``"shortcut (40% dead)"``).
             xlim: x-axis limits; default the data's range plus a small margin.
@@ -235,7 +243,8 @@ class BandPlot:
         self._check_options(title, ylim, legend, xlim, keep_ylim, mark_beyond)
         low, high = ylim if ylim is not None else _band_limits(arrays)
         current_low, current_high = self.ax.get_ylim()
-        decades = math.log10(high / low)
+        # In logs: at float64's ends (an underflowed gradient, 1e-323) high / low overflows.
+        decades = math.log10(high) - math.log10(low)
         keep = (
             keep_ylim
             and self.full_renders > 0
@@ -245,8 +254,9 @@ class BandPlot:
         )
         if keep_ylim and not keep:
             # Room for the data to move before the axis has to change again.
-            pad = 10.0 ** max(1.0, round(0.3 * decades))
-            low, high = low / pad, high * pad
+            pad = max(1.0, round(0.3 * decades))
+            low = 10.0 ** max(math.log10(low) - pad, LOWEST_EXPONENT)
+            high = 10.0 ** min(math.log10(high) + pad, HIGHEST_EXPONENT)
         if not keep:
             log_decade_axis(self.ax, low, high, max_ticks=self._max_yticks)
         floor = self.ax.get_ylim()[0]
@@ -258,7 +268,7 @@ class BandPlot:
             xlim = (x.min() - 0.02 * span, x.max() + 0.02 * span)
         self.ax.set_xlim(*xlim)
         self._mark_beyond(x, xlim, mark_beyond)
-        self.ax.set_title(title)
+        self.ax.set_title(title or "")
         texts = dict(legend or {})
         for label, text in zip(self.labels, self.legend.get_texts(), strict=True):
             text.set_text(texts.get(label, label))
@@ -266,7 +276,7 @@ class BandPlot:
 
     @staticmethod
     def _check_options(title, ylim, legend, xlim, keep_ylim, mark_beyond) -> None:
-        _check_text(title, "title")
+        check_title(title)
         _check_text(mark_beyond, "mark_beyond", optional=True)
         check_bool(keep_ylim, "keep_ylim")
         if ylim is not None:
@@ -311,7 +321,7 @@ class BandPlot:
 def plot_gradient_bands(
     x: Sequence[float] | np.ndarray,
     series: Mapping[str, object],
-    title: str = "",
+    title: str | None = "",
     xlabel: str = "layer",
     colors: Mapping[str, str] | None = None,
     figsize: tuple[float, float] = (7.0, 4.0),
@@ -320,8 +330,10 @@ def plot_gradient_bands(
 
     Args:
         x: positions (layers or depths), shape ``(n,)``.
-        series: label -> ``(3, n)`` quartiles; labels ``"plain"``/``"shortcut"``
-            take their usual colours, others need ``colors``.
+        series: label -> ``(3, n)`` quartiles of mean |gradients| (>= 0; NaN is a gap);
+            labels ``"plain"``/``"shortcut"`` take their usual colours, others need
+            ``colors``.
+        title: axes title (``None`` or ``""`` for none).
 
     Returns:
         The figure (``figure.axes[0].lines`` are the medians, in ``series`` order).
@@ -332,6 +344,7 @@ def plot_gradient_bands(
     _band_arrays(series)  # before the figure is made
     _positions(x, "x")
     check_colors(colors)
+    check_title(title)
     plot = BandPlot(list(series), colors=colors, xlabel=xlabel, figsize=figsize)
     return plot.update(x, series, title=title)
 
@@ -341,7 +354,7 @@ def plot_depth_panels(
     panels: Mapping[str, Mapping[str, object]],
     colors: Mapping[str, str] | None = None,
     ncols: int = 2,
-    suptitle: str = "",
+    suptitle: str | None = "",
 ) -> Figure:
     """A grid of band plots against depth, one panel per key of ``panels``.
 
@@ -350,6 +363,7 @@ def plot_depth_panels(
         panels: panel title (e.g. an activation) -> {series label -> (3, n) quartiles}.
         colors: as :func:`plot_gradient_bands`.
         ncols: panels per row (a positive integer; at most 100 panels in all).
+        suptitle: the figure's title (``None`` or ``""`` for none).
 
     Returns:
         The figure; panels share the y axis (same decades everywhere).
@@ -358,6 +372,7 @@ def plot_depth_panels(
     if not panels:
         raise ValueError("panels must not be empty")
     ncols = check_positive_int(ncols, "ncols")
+    check_title(suptitle, "suptitle")
     nrows = math.ceil(len(panels) / ncols)
     check_panel_count(
         nrows * ncols,
@@ -417,7 +432,7 @@ def plot_depth_and_dead(
     bands: Mapping[str, object],
     dead_fraction: Mapping[str, object],
     colors: Mapping[str, str] | None = None,
-    title: str = "",
+    title: str | None = "",
 ) -> Figure:
     """Two panels against depth: gradient bands (log) and the share of dead networks.
 
@@ -428,6 +443,7 @@ def plot_depth_and_dead(
         dead_fraction: label -> ``(n,)`` share of networks whose output gradient is
             exactly 0 (nothing in them learns).
         colors: label -> colour; default ``COLORS[label]``.
+        title: title of the bands' panel (``None`` or ``""`` for none).
 
     Returns:
         The figure; ``figure.axes[0]`` the bands, ``figure.axes[1]`` the dead share.
@@ -454,6 +470,7 @@ def plot_depth_and_dead(
         if not np.all((shares >= 0) & (shares <= 1)):
             raise ValueError(f"{name} must hold shares between 0 and 1, got {shares.tolist()}")
     colors = check_colors(colors)
+    check_title(title)
     figure, (ax_grad, ax_dead) = new_figure(
         1, 2, figsize=(10.0, 4.0), gridspec_kw={"width_ratios": [3, 2]}
     )

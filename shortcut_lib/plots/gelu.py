@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator
 
 from ..activations import GELU_CUBIC_COEFFICIENT
 from ..validation import check_mapping, check_real
@@ -15,6 +17,7 @@ from ._checks import as_float_array, check_figure
 from .render import freeze_layout
 from .style import (
     COLORS,
+    HIGHEST_EXPONENT,
     OKABE_ITO,
     figure_style,
     new_figure,
@@ -48,7 +51,10 @@ def _curves(curves: Mapping[str, object], name: str, x: np.ndarray) -> dict[str,
     for key, values in curves.items():
         y = _as_array(values, f"{name}[{key!r}]")
         if y.shape != x.shape:
-            raise ValueError(f"curve {key!r} has {y.size} values but x has {x.size}")
+            raise ValueError(
+                f"{name}: curve {key!r} has {y.size} values but x has {x.size}; expected "
+                f"{x.size}, one per point of x"
+            )
         arrays[key] = y
     return arrays
 
@@ -122,7 +128,10 @@ def _error_arrays(errors: Mapping[float, object], x: np.ndarray) -> dict[float, 
         check_real(coefficient, "each key of errors (a cubic coefficient such as 0.044715)")
         error = np.abs(_as_array(values, f"errors[{coefficient!r}]"))
         if error.shape != x.shape:
-            raise ValueError(f"error for c = {coefficient} has {error.size} values, x has {x.size}")
+            raise ValueError(
+                f"errors[{coefficient!r}] has {error.size} value(s); expected {x.size}, one per "
+                "point of x"
+            )
         arrays[coefficient] = error
     return arrays
 
@@ -234,7 +243,10 @@ def _draw_scan_axes(
         highest = max(highest, current_error)
     low_exp = math.floor(math.log10(lowest))
     # At least one decade: errors that are all one power of ten would give equal limits.
-    ax.set_ylim(10.0**low_exp, 10.0 ** max(math.ceil(math.log10(highest)), low_exp + 1))
+    high_exp = max(math.ceil(math.log10(highest)), low_exp + 1)
+    # Past 1e308 the next decade overflows float64: the axis ends at its largest number.
+    top = 10.0**high_exp if high_exp <= HIGHEST_EXPONENT else sys.float_info.max
+    ax.set_ylim(10.0**low_exp, top)
     ax.axvline(GELU_CUBIC_COEFFICIENT, color=COLORS["gelu_exact"], linewidth=1.0, linestyle=":")
     ax.text(
         GELU_CUBIC_COEFFICIENT,
@@ -256,6 +268,14 @@ def _draw_scan_axes(
             zorder=5,
         )
     ax.set_yscale("log")
+    # matplotlib's own log ticks reach up to two strides of decades past the top: near
+    # float64's end (1e308) they would overflow to inf.
+    if high_exp + 2 * (high_exp - low_exp) > HIGHEST_EXPONENT:
+        high_exp = min(high_exp, HIGHEST_EXPONENT)
+        step = math.ceil((high_exp - low_exp) / 7)
+        ax.yaxis.set_major_locator(
+            FixedLocator([10.0**e for e in range(high_exp, low_exp - 1, -step)])
+        )
     ax.yaxis.set_major_formatter(power_of_ten_label)
     ax.minorticks_off()
     ax.set_xlabel("cubic coefficient c")

@@ -14,7 +14,7 @@ from matplotlib.ticker import LogLocator
 
 from ..comparison import vanishing_ratio
 from ..validation import check_bool, check_gradient_means
-from ._checks import check_figure
+from ._checks import check_figure, check_title
 from .style import (
     COLORS,
     GRADIENT_AXIS_LABEL,
@@ -51,10 +51,11 @@ def plot_gradient_comparison(
         plain, shortcut: ``{"layers.0.0.weight": mean |grad|, ...}`` in layer order,
             e.g. from :func:`~shortcut_lib.comparison.compare_gradients`; at most
             2000 layers.
-        title: axes title; a default names the number of layers.
+        title: axes title; ``None`` for a default that names the number of layers.
         figure: redraw this figure in place instead of making a new one: a figure
             returned by an earlier call, or an empty one from :func:`new_figure`
-            (what the gradient explorer does; much cheaper than a new figure).
+            (what the gradient explorer does; much cheaper than a new figure). Its
+            first axes is drawn in; one holding another figure's drawing is refused.
         steady_axes: for an explorer redrawing ``figure``: the x axis ends at the
             first of 5, 10, 20, 30 layers that holds the bars (then at multiples of
             10), and the y axis spans whole decades and keeps them while the bars
@@ -71,7 +72,8 @@ def plot_gradient_comparison(
     """
     plain = check_gradient_means(plain, "plain")
     shortcut = check_gradient_means(shortcut, "shortcut")
-    check_figure(figure)
+    _check_comparison_figure(figure)
+    check_title(title)
     steady_axes = check_bool(steady_axes, "steady_axes")
     if list(plain) != list(shortcut):
         raise ValueError(
@@ -160,6 +162,24 @@ def plot_gradient_comparison(
         )
         texts["gradient-all-zero"].set_visible(not any(v > 0 for v in values))
     return figure
+
+
+def _check_comparison_figure(figure: object) -> None:
+    """``figure=``: an earlier comparison, or a figure whose first axes is still empty (else
+    the bars would land among another figure's drawing)."""
+    check_figure(figure)
+    if figure is None:
+        return
+    ax = figure.axes[0]
+    ours = any(patch.get_gid() == "gradient-no-layers" for patch in ax.patches)
+    drawn = ax.has_data() or ax.texts or ax.artists or ax.get_title()
+    if drawn and not ours:
+        raise ValueError(
+            "figure must be one returned by an earlier plot_gradient_comparison or an empty "
+            "one from new_figure(), but its first axes already holds another drawing "
+            f"({len(ax.patches)} patches, {len(ax.lines)} lines, {len(ax.texts)} texts); "
+            "pass figure=None for a new figure"
+        )
 
 
 def _set_up_gradient_axes(ax: Axes) -> dict[str, Text]:

@@ -11,8 +11,8 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path
 
 from ..architecture import architecture_summary, shortcut_mask
-from ..validation import type_name
-from ._checks import check_figure, check_panel_count
+from ..validation import described, type_name
+from ._checks import check_figure, check_panel_count, check_title
 from .render import freeze_layout
 from .style import (
     COLORS,
@@ -223,9 +223,9 @@ def plot_network_diagram(
             "such as deep_layer_sizes(12, 3)"
         )
     variants = _check_variants(variants)
-    for name, text in (("activation", activation), ("title", title)):
-        if not (isinstance(text, str) or (name == "title" and text is None)):
-            raise TypeError(f"{name} must be a string, got {text!r} ({type_name(text)})")
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be a string, got {described(activation)}")
+    check_title(title)
     if figure is None:
         width = max(7.0, 1.1 * (summary.depth + 2))
         figure, _ = new_figure(

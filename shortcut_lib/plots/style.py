@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, FigureBase
+from matplotlib.gridspec import GridSpec
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
-from ..validation import check_positive_int
+from ..validation import check_positive_int, check_real, described, short_repr
 from ._checks import check_figsize, check_panel_count
 
 #: Okabe & Ito (2008), distinguishable with every common colour-vision deficiency.
@@ -91,7 +92,9 @@ def new_figure(
             long to draw).
         figsize: (width, height) in inches.
         kwargs: what ``plt.subplots`` takes besides these (``sharex``, ``squeeze``,
-            ``gridspec_kw``, ``dpi``, ...).
+            ``gridspec_kw``, ``dpi``, ...); ``width_ratios`` holds ``ncols`` numbers and
+            ``height_ratios`` ``nrows`` (>= 0, not all 0), and ``num`` names no figure
+            pyplot has open (the figure is always a new one).
 
     Raises:
         TypeError, ValueError: for a bad argument, before anything is made.
@@ -104,6 +107,8 @@ def new_figure(
         "use fewer rows or columns, or split the panels over several figures",
     )
     _check_figure_keywords(kwargs)
+    kwargs = _check_grid_keywords(kwargs, nrows, ncols)
+    _check_num(kwargs.get("num"))
     check_figsize(figsize, kwargs.get("dpi", _STYLE["figure.dpi"]))
     open_before = set(plt.get_fignums())
     try:
@@ -139,6 +144,77 @@ def _check_figure_keywords(kwargs: dict) -> None:
             )
 
 
+#: What gridspec_kw may hold: GridSpec's own arguments (the grid's size is nrows, ncols).
+_GRIDSPEC_KEYWORDS = set(inspect.signature(GridSpec.__init__).parameters) - {
+    "self",
+    "nrows",
+    "ncols",
+    "figure",
+}
+
+
+def _check_grid_keywords(kwargs: dict, nrows: int, ncols: int) -> dict:
+    """``gridspec_kw`` (GridSpec's arguments) and the ratios, one per column or row (else
+    matplotlib's "Expected the given number of width ratios to match ..." names neither);
+    returns ``kwargs`` with the ratios as lists of floats (an array or tensor is fine)."""
+    grid = kwargs.get("gridspec_kw")
+    if grid is not None:
+        example = "{'width_ratios': [3, 2]}"
+        if not isinstance(grid, Mapping):
+            raise TypeError(f"gridspec_kw must be a dict such as {example}, got {described(grid)}")
+        unknown = [key for key in grid if key not in _GRIDSPEC_KEYWORDS]
+        if unknown:
+            raise TypeError(
+                f"gridspec_kw has the unknown key {unknown[0]!r}; it takes "
+                f"{', '.join(sorted(_GRIDSPEC_KEYWORDS))}, e.g. gridspec_kw={example}"
+            )
+    kwargs = dict(kwargs)
+    if grid is not None:
+        kwargs["gridspec_kw"] = grid = dict(grid)
+    for key, count, what in (("width_ratios", ncols, "column"), ("height_ratios", nrows, "row")):
+        for where, source in (("", kwargs), ("gridspec_kw's ", grid or {})):
+            if source.get(key) is not None:
+                source[key] = _check_ratios(source[key], f"{where}{key}", count, what)
+    return kwargs
+
+
+def _check_ratios(ratios: object, name: str, count: int, what: str) -> list[float]:
+    grid = "nrows" if what == "row" else "ncols"
+    expected = f"{count} number(s) >= 0, one per {what} ({grid}={count})"
+    if not isinstance(ratios, Sequence) and np.ndim(ratios) == 1 and hasattr(ratios, "tolist"):
+        ratios = ratios.tolist()  # a numpy array or a tensor
+    if isinstance(ratios, (str, bytes)) or not isinstance(ratios, Sequence):
+        raise TypeError(f"{name} must be a list of {expected}, got {described(ratios)}")
+    shown = short_repr(list(ratios))
+    if len(ratios) != count:
+        raise ValueError(
+            f"{name} has {len(ratios)} value(s), {shown}, but the grid has "
+            f"{count} {what}(s); give {expected}, or change {grid}"
+        )
+    values = [check_real(v, f"{name}[{i}]", minimum=0.0) for i, v in enumerate(ratios)]
+    if not any(values):
+        raise ValueError(f"{name} are all 0, got {shown}; give {expected}")
+    return values
+
+
+def _check_num(num: object) -> None:
+    """``num`` labels the new figure; it cannot pick an existing one (matplotlib's own refusal
+    suggests plt.figure, which new_figure is not)."""
+    if num is None:
+        return
+    if isinstance(num, FigureBase):
+        raise TypeError(
+            f"num must be a figure number or label, got a {type(num).__name__}; new_figure "
+            "always makes a new figure (to add axes to an existing one use figure.subplots())"
+        )
+    if num in plt.get_fignums() or num in plt.get_figlabels():
+        raise ValueError(
+            f"num={num!r}: pyplot already has a figure {num!r} open, and new_figure always "
+            f"makes a new one; leave num out (the figure is detached from pyplot anyway), or "
+            f"close that one first: plt.close({num!r})"
+        )
+
+
 #: Axis label of every gradient figure (lessons 03, 04 and 06).
 GRADIENT_AXIS_LABEL = "mean |∂loss/∂W|  (log scale)"
 
@@ -164,7 +240,8 @@ def power_of_ten_label(value: float, _position: object = None) -> str:
 
 #: Powers of ten float64 holds (10.0**-324 is 0, 10.0**309 overflows): log-axis limits
 #: stay inside them, so gradients near the ends of the range can still be drawn.
-_LOWEST_EXPONENT, _HIGHEST_EXPONENT = -323, 308
+#: The powers of ten a float64 log axis can show (below, 10**e underflows to 0; above, inf).
+LOWEST_EXPONENT, HIGHEST_EXPONENT = -323, 308
 
 
 def log_limits(
@@ -199,13 +276,13 @@ def log_limits(
     spare = max(1, round(0.5 * max(data_high - data_low, 1.0))) if spare_below else 0
     low = (math.floor(data_low) if whole_decades else data_low) - spare
     # Past float64's range the limits would underflow to 0 or overflow to inf.
-    low = max(low, _LOWEST_EXPONENT)
+    low = max(low, LOWEST_EXPONENT)
     # data_high <= high - headroom * (high - low)
     #   <=>  high >= (data_high - headroom * low) / (1 - headroom)
     high = max((data_high - headroom * low) / (1.0 - headroom), low + 1)
     if whole_decades:
         high = max(math.ceil(high - 1e-9), low + 1)
-    high = min(high, _HIGHEST_EXPONENT)
+    high = min(high, HIGHEST_EXPONENT)
     if current is not None:
         old_low, old_high = (math.log10(v) for v in current)
         fits = old_low <= data_low and data_high <= old_high - headroom * (old_high - old_low)
@@ -230,7 +307,7 @@ def log_decade_axis(ax: Axes, low: float, high: float, max_ticks: int = 8) -> No
         if (high_exp - low_exp) / (k * 10**p) <= max_ticks - 1
     )
     low_exp, high_exp = step * math.floor(low_exp / step), step * math.ceil(high_exp / step)
-    low_exp, high_exp = max(low_exp, _LOWEST_EXPONENT), min(high_exp, _HIGHEST_EXPONENT)
+    low_exp, high_exp = max(low_exp, LOWEST_EXPONENT), min(high_exp, HIGHEST_EXPONENT)
     ax.set_yscale("log")
     ax.set_ylim(10.0**low_exp, 10.0**high_exp)
     ax.yaxis.set_major_locator(FixedLocator([10.0**e for e in range(low_exp, high_exp + 1, step)]))

@@ -17,7 +17,7 @@ from ..validation import (
     check_real,
     described,
 )
-from ._checks import as_float_array, check_panel_count
+from ._checks import as_float_array, check_panel_count, check_title
 from .style import (
     COLORS,
     KIND_LABELS,
@@ -102,7 +102,7 @@ def plot_loss_curves(
         chance_loss: draws a grey line at this loss, labelled "chance" (``ln 2`` for
             two balanced classes: what a network that has learnt nothing scores);
             ``None`` for no line; a number > 0 (the axis is logarithmic).
-        title: the figure's title.
+        title: the figure's title (``None`` or ``""`` for none).
 
     Returns:
         A figure with two axes sharing the y axis; each has one line per depth
@@ -118,6 +118,7 @@ def plot_loss_curves(
         }
         for kind in ("plain", "shortcut")
     }
+    check_title(title)
     if chance_loss is not None:
         check_real(chance_loss, "chance_loss (a loss on the log axis, or None)", positive=True)
     styles = _depth_linestyles(depths)
@@ -246,7 +247,7 @@ def plot_decision_boundaries(
         X, y: training points, shapes ``(N, 2)`` and ``(N,)`` with labels 0/1.
         accuracies: optional ``{kind: {depth: accuracy}}``, one in [0, 1] for every panel,
             written in it.
-        title: the figure's title.
+        title: the figure's title (``None`` or ``""`` for none).
 
     Returns:
         A figure with ``2 × len(depths)`` axes, row-major: plain first.
@@ -272,6 +273,7 @@ def plot_decision_boundaries(
         )
     if accuracies is not None:
         _check_accuracies(accuracies, depths)
+    check_title(title)
     n_cols = len(depths)
     figure, axes = new_figure(
         2, n_cols, figsize=(2.6 * n_cols + 0.6, 5.6), squeeze=False, sharex=True, sharey=True

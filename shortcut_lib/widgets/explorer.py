@@ -7,6 +7,7 @@ object from plain Python by setting ``explorer.controls["depth"].value = 10`` an
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections import deque
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from matplotlib.figure import Figure
 from ..plots import (
     figure_to_png,
 )
-from ..validation import check_mapping, described, short_repr
+from ..validation import ERRORS_OF_THEIR_OWN, check_mapping, described, short_repr
 
 DrawFunction = Callable[..., tuple[Figure, Any]]
 
@@ -29,10 +30,11 @@ class Explorer(widgets.VBox):
     Args:
         controls: name -> value widget; each name is passed to ``draw`` as a
             keyword argument with the widget's current value.
-        draw: ``draw(**values) -> (figure, data)``; ``data`` is whatever numbers
-            the figure shows (kept on the explorer for tests and for learners).
+        draw: ``draw(**values) -> (figure, data)``, called with one keyword argument
+            per control (checked against its signature at once); ``data`` is whatever
+            numbers the figure shows (kept on the explorer for tests and for learners).
         title: optional heading shown above the controls.
-        render: ``render(figure) -> PNG bytes``; default
+        render: ``render(figure) -> PNG bytes`` (checked on every redraw); default
             :func:`~shortcut_lib.plots.figure_to_png`. An explorer whose axes
             mostly hold still passes a :class:`~shortcut_lib.plots.CachedAxesRenderer`,
             which redraws only the data.
@@ -58,6 +60,7 @@ class Explorer(widgets.VBox):
                 raise TypeError(f"{name} must be a function, got {described(value)}")
         if title is not None and not isinstance(title, str):
             raise TypeError(f"title must be a string or None, got {title!r}")
+        _check_draw_takes(draw, controls)
         self.controls = controls
         self.draw = draw
         self.render = render
@@ -89,8 +92,10 @@ class Explorer(widgets.VBox):
     def redraw(self) -> None:
         """Draw with the current values and show the result in place."""
         start = time.perf_counter()
-        self.figure, self.data = _check_drawn(self.draw(**self.values()))
-        self.png = self.render(self.figure)
+        values = self.values()
+        call = ", ".join(f"{name}={short_repr(value, 30)}" for name, value in values.items())
+        self.figure, self.data = _check_drawn(_own_call(self.draw, f"draw({call})", **values))
+        self.png = _check_png(_own_call(self.render, "render(figure)", self.figure))
         self.renders += 1
         self.last_render_seconds = time.perf_counter() - start
         self.recent_render_seconds.append(self.last_render_seconds)
@@ -118,6 +123,45 @@ def _check_controls(controls: object) -> None:
                 f"Dropdown, ...), such as {_CONTROLS_EXAMPLE}, got {short_repr(control)} "
                 f"({type(control).__name__})"
             )
+
+
+def _check_draw_takes(draw: Callable, controls: dict) -> None:
+    """``draw`` accepts one keyword argument per control, by the controls' names: else the
+    first redraw fails with Python's "unexpected keyword argument", naming no control."""
+    try:
+        signature = inspect.signature(draw)
+    except (TypeError, ValueError):  # no signature to read (some builtins): calling it will tell
+        return
+    try:
+        signature.bind(**dict.fromkeys(controls))
+    except TypeError as error:
+        names = ", ".join(controls)
+        call = ", ".join(f"{name}=..." for name in controls)
+        raise TypeError(
+            f"draw must take one keyword argument per control, named as the controls: it is "
+            f"called as draw({call}), but draw{signature} cannot be ({error}); e.g. "
+            f"def draw({names}): ... return figure, data"
+        ) from None
+
+
+def _own_call(function: Callable, what: str, *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)``; an error raised inside it names the call (``what``)."""
+    try:
+        return function(*args, **kwargs)
+    except ERRORS_OF_THEIR_OWN:
+        raise
+    except Exception as error:  # noqa: BLE001 - the explorer's own function failed: say where
+        raise ValueError(f"{what} raised {type(error).__name__}: {error}") from error
+
+
+def _check_png(png: object) -> bytes:
+    """What ``render`` returned: the PNG bytes the picture shows."""
+    if not isinstance(png, bytes) or not png.startswith(b"\x89PNG"):
+        raise TypeError(
+            f"render must return the figure as PNG bytes, e.g. figure_to_png(figure) or a "
+            f"CachedAxesRenderer; got {described(png)}"
+        )
+    return png
 
 
 def _check_drawn(result: object) -> tuple[Figure, Any]:
