@@ -381,3 +381,126 @@ def _failure(check, *args, **kwargs) -> str:
     with pytest.raises(AssertionError) as caught:
         check(*args, **kwargs)
     return str(caught.value)
+
+
+# --- check_has_activation judges what the network computes, not how it is nested -------------
+
+
+class _Loop(nn.Module):
+    """``layers`` applied in turn; ``act`` (a function) after each one but the last."""
+
+    def __init__(self, layers, act=None, shortcut=False):
+        super().__init__()
+        self.layers, self.act, self.shortcut = layers, act, shortcut
+
+    def forward(self, x):
+        for index, layer in enumerate(self.layers):
+            out = layer(x)
+            if self.act is not None and index < len(self.layers) - 1:
+                out = self.act(out)
+            x = x + out if self.shortcut and out.shape == x.shape else out
+        return x
+
+
+def _book(slips=(), shortcut=False):
+    """The book's nesting, ``nn.Linear(a, b, GELU())`` (the bias slip) in the blocks ``slips``."""
+    sizes = [3, 3, 3, 3, 3, 1]
+    blocks = [
+        nn.Sequential(nn.Linear(a, b, GELU()))
+        if i in slips
+        else nn.Sequential(nn.Linear(a, b), GELU())
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
+    ]
+    return _Loop(nn.ModuleList(blocks), shortcut=shortcut)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: _Loop(nn.Sequential(nn.Linear(3, 8), nn.GELU(), nn.Linear(8, 1))),
+        lambda: _Loop(nn.ModuleList([nn.Linear(3, 8), nn.GELU(), nn.Linear(8, 1)])),
+        lambda: _Loop(
+            nn.ModuleList([nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 1)])
+        ),  # fmt: skip
+        lambda: _Loop(nn.ModuleList([nn.Linear(3, 8), nn.Linear(8, 8), nn.Linear(8, 1)]), F.gelu),
+        lambda: _Loop(
+            nn.ModuleList([nn.Sequential(nn.Linear(3, 3)), nn.Sequential(nn.Linear(3, 1))]),
+            torch.tanh,
+        ),  # fmt: skip
+        lambda: nn.Sequential(nn.Linear(3, 8), GELU(), nn.Linear(8, 1)),
+        lambda: _book(),
+        lambda: _book(shortcut=True),
+        lambda: ExampleDeepNeuralNetwork([3, 3, 3, 1], use_shortcut=True),
+    ],
+    ids=[
+        "flat-Sequential-in-layers",
+        "flat-ModuleList",
+        "ModuleList-of-mixed-activations",
+        "functional-gelu-in-forward",
+        "Sequential-blocks-with-functional-tanh",
+        "plain-Sequential",
+        "book",
+        "book-with-shortcuts",
+        "library-model",
+    ],
+)
+def test_check_has_activation_passes_every_correct_structure(build):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = build()
+    torch.manual_seed(1)
+    rng = torch.get_rng_state()
+    checks.check_has_activation(model)
+    assert torch.equal(torch.get_rng_state(), rng)
+
+
+@pytest.mark.parametrize(
+    ("build", "pattern"),
+    [
+        (
+            lambda: _book(slips=range(5)),
+            r"^model\.layers\[0\] is Sequential\( \(0\): Linear\(in_features=3, out_features=3, "
+            r"bias=True\) \): nothing follows its Linear.*whole network is linear.*passes GELU\(\) "
+            r"as the `bias` argument",
+        ),
+        (
+            lambda: _book(slips=[2]),
+            r"^model\.layers\[2\] is Sequential\(.*no activation \(its output goes on to the next "
+            r"layer, or out, through an affine map\).*`bias`",
+        ),
+        (lambda: _book(slips=[2], shortcut=True), r"^model\.layers\[2\] is Sequential\(.*`bias`"),
+        (lambda: _book(slips=[4]), r"^model\.layers\[4\] is Sequential\(.*out_features=1.*`bias`"),
+        (
+            lambda: _Loop(nn.Sequential(nn.Linear(3, 8, GELU()), nn.Linear(8, 1, GELU()))),
+            r"^model is affine: .*nn\.Linear\(n_in, n_out, GELU\(\)\) passes GELU\(\) as "
+            r"the `bias`",
+        ),
+        (
+            lambda: nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5), nn.Linear(3, 1)).train(),
+            r"^model is affine",  # judged without dropout's random masks
+        ),
+    ],
+    ids=[
+        "book-all-blocks",
+        "book-one-block",
+        "book-one-block-shortcut",
+        "book-last-block",
+        "flat-bias-slip",
+        "affine-with-dropout",
+    ],  # fmt: skip
+)
+def test_check_has_activation_fails_a_network_without_activations(build, pattern):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = build()
+    modes = [m.training for m in model.modules()]
+    assert re.search(pattern, _failure(checks.check_has_activation, model))
+    assert [m.training for m in model.modules()] == modes
+
+
+def test_check_has_activation_reports_an_output_it_cannot_judge():
+    broken = two_linears()
+    with torch.no_grad():
+        broken[0].weight.fill_(math.inf)
+    message = _failure(checks.check_has_activation, nn.Sequential(broken, nn.Tanh()))
+    assert re.search(r"^model returned NaN or infinite values .*are its weights finite", message)

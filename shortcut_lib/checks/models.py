@@ -1,11 +1,12 @@
 """Checks of a built model: a fair pair (``check_same_initial_weights``) and a network that
-is not secretly affine (``check_has_activation``, student notebook B's slip)."""
+computes a non-linear function (``check_has_activation``, student notebook B's slip)."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from ..isolation import isolated
 from ..validation import check_has_values, check_module, short_repr
 from ._student_code import _call, _student_facing, _tensor_hint
 
@@ -93,17 +94,27 @@ def _check_names(names: object) -> tuple[str, str]:
 
 @_student_facing
 def check_has_activation(model: nn.Module, *, name: str = "model") -> None:
-    """Check that every layer of a deep MLP applies an activation after its ``nn.Linear``.
+    """Check that a deep MLP applies activations: that what it computes is not affine.
 
-    Two tests. Structure: in a model with ``layers`` (an ``nn.ModuleList`` of
-    ``nn.Sequential``), every ``Linear`` must be followed by a module that is not
-    a ``Linear``. Behaviour: the whole model must not be affine, i.e.
-    ``f((a + b) / 2) != (f(a) + f(b)) / 2`` for some inputs. The classic slip
-    ``nn.Linear(3, 3, GELU())`` passes the activation as ``bias`` (the third
-    argument), so the layer silently has a bias and no activation.
+    Judged by running the model (in eval mode, on a private random state): the whole model
+    must not be affine, i.e. ``f((a + b) / 2) != (f(a) + f(b)) / 2`` for some inputs. Any
+    structure passes that computes a non-linear function: ``layers`` as the book nests them
+    (an ``nn.ModuleList`` of ``nn.Sequential(Linear, activation)``), a flat ``nn.Sequential``
+    or ``nn.ModuleList`` of Linear and activation modules, or activations applied in
+    ``forward`` (``F.gelu``).
+
+    The classic slip ``nn.Linear(3, 3, GELU())`` passes the activation as ``bias`` (the
+    third argument), so the layer silently has a bias and no activation. Where ``layers``
+    holds ``nn.Sequential`` blocks, as in the book, each block whose Linear ends it (or is
+    followed by another Linear) is also run with its Linear's output replaced: if that
+    output reaches the next Linear through an affine map, the block has no activation and
+    the check names it, even when other blocks make the network non-linear. The last block
+    may be linear (an output layer), unless the other blocks hold their activation inside
+    them (``nn.Sequential(nn.Linear(a, b), GELU())``) and it alone does not: the slip again.
 
     Raises:
-        AssertionError: a layer lacks an activation or the model is affine.
+        AssertionError: the model is affine, a block of ``layers`` has no activation, or
+            the model returns NaN or infinite values for random inputs.
         TypeError: ``model`` is not an ``nn.Module`` (or is the class itself), or ``name``
             not a string.
         ValueError: the model is on the meta device (it cannot be run).
@@ -114,30 +125,39 @@ def check_has_activation(model: nn.Module, *, name: str = "model") -> None:
             f"({type(name).__name__})"
         )
     check_module(model, name)
-    layers = getattr(model, "layers", None)
-    if isinstance(layers, (nn.ModuleList, nn.Sequential)):
-        for index, layer in enumerate(layers):
-            children = list(layer.children()) if isinstance(layer, nn.Sequential) else [layer]
-            for position, child in enumerate(children):
-                if isinstance(child, nn.Linear) and (
-                    position + 1 == len(children) or isinstance(children[position + 1], nn.Linear)
-                ):
-                    raise AssertionError(
-                        f"{name}.layers[{index}] is {' '.join(repr(layer).split())}: nothing "
-                        "follows its Linear, so "
-                        "the layer has no activation (and the whole network is linear). "
-                        "nn.Linear(n_in, n_out, GELU()) passes GELU() as the `bias` argument; "
-                        "write nn.Sequential(nn.Linear(n_in, n_out), GELU())"
-                    )
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if not linears:
         return
     check_has_values(linears[0].weight, f"{name} (its first nn.Linear's weight)")
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        _check_not_affine(model, name, linears)
+    # Eval mode: a dropout mask drawn per call would make an affine network look non-linear.
+    with isolated(model, training=False), torch.no_grad():
+        a, b, f_mid, what = _first_run(model, name, linears)
+        f_avg = (_call(model, what, a) + _call(model, what, b)) / 2
+        for output in (f_mid, f_avg):
+            if not bool(torch.isfinite(output).all()):
+                raise AssertionError(
+                    f"{name} returned NaN or infinite values for random inputs of scale 3, so "
+                    "whether it applies an activation cannot be judged; are its weights finite?"
+                )
+        blocks, activated = _blocks_ending_in_a_linear(model)
+        if torch.allclose(f_mid, f_avg, atol=1e-5, rtol=1e-4):
+            if blocks:
+                raise AssertionError(_no_activation_message(name, *blocks[0][:2], whole=True))
+            raise AssertionError(
+                f"{name} is affine: f((a + b) / 2) equals (f(a) + f(b)) / 2 for random inputs, "
+                "so no layer applies a non-linear activation; check how each layer is built "
+                "(nn.Linear(n_in, n_out, GELU()) passes GELU() as the `bias` argument: write "
+                "nn.Linear(n_in, n_out), GELU())"
+            )
+        for index, block, linear in blocks:
+            if _passes_on_affinely(model, linear, linears, a, what, last_too=activated):
+                raise AssertionError(_no_activation_message(name, index, block, whole=False))
 
 
-def _check_not_affine(model: nn.Module, name: str, linears: list[nn.Linear]) -> None:
+def _first_run(
+    model: nn.Module, name: str, linears: list[nn.Linear]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, str]:
+    """Two random inputs ``a``, ``b`` the model accepts and ``f((a + b) / 2)``."""
     # The input width is the in_features of whichever Linear the forward meets first, which
     # need not be the first registered (an output layer may be defined before the others).
     widths = list(dict.fromkeys(linear.in_features for linear in linears))
@@ -158,18 +178,119 @@ def _check_not_affine(model: nn.Module, name: str, linears: list[nn.Linear]) -> 
                 raise  # not implemented, too slow, or a bug unrelated to the input's width
             failures.append((in_features, cause))
             continue
-        break
-    else:
-        in_features, error = failures[0]
-        raise AssertionError(
-            f"{name} failed on input of width {' or '.join(str(w) for w, _ in failures)} "
-            f"(the in_features of its Linear layers): {type(error).__name__}: {error}"
-        ) from error
-    if not isinstance(f_mid, torch.Tensor):
-        raise AssertionError(_tensor_hint(f_mid, f"{name}'s forward", "return x"))
-    f_avg = (_call(model, what, a) + _call(model, what, b)) / 2
-    if torch.allclose(f_mid, f_avg, atol=1e-5, rtol=1e-4):
-        raise AssertionError(
-            f"{name} is affine: f((a + b) / 2) equals (f(a) + f(b)) / 2 for random inputs, so "
-            "no layer applies a non-linear activation; check how each layer is built"
-        )
+        if not isinstance(f_mid, torch.Tensor):
+            raise AssertionError(_tensor_hint(f_mid, f"{name}'s forward", "return x"))
+        return a, b, f_mid, what
+    in_features, error = failures[0]
+    raise AssertionError(
+        f"{name} failed on input of width {' or '.join(str(w) for w, _ in failures)} "
+        f"(the in_features of its Linear layers): {type(error).__name__}: {error}"
+    ) from error
+
+
+def _blocks_ending_in_a_linear(
+    model: nn.Module,
+) -> tuple[list[tuple[int, nn.Module, nn.Linear]], bool]:
+    """``(i, model.layers[i], linear)`` for each ``nn.Sequential`` block of ``model.layers``
+    (the book's nesting) whose ``linear`` ends it or is followed by another Linear: where
+    ``nn.Linear(n_in, n_out, GELU())`` leaves a block; and whether some other block holds a
+    module after each of its Linears (an activation inside the block, as the book has it).
+    Bare modules in ``layers`` (a flat structure) are not blocks: what follows them is up
+    to ``forward``."""
+    layers = getattr(model, "layers", None)
+    if not isinstance(layers, (nn.ModuleList, nn.Sequential)):
+        return [], False
+    found, activated = [], False
+    for index, block in enumerate(layers):
+        if not isinstance(block, nn.Sequential):
+            continue
+        children = list(block.children())
+        for position, child in enumerate(children):
+            if isinstance(child, nn.Linear) and (
+                position + 1 == len(children) or isinstance(children[position + 1], nn.Linear)
+            ):
+                found.append((index, block, child))
+                break
+        else:
+            activated = activated or any(isinstance(c, nn.Linear) for c in children)
+    return found, activated
+
+
+def _no_activation_message(name: str, index: int, block: nn.Module, whole: bool) -> str:
+    consequence = (
+        "(and the whole network is linear)"
+        if whole
+        else "(its output goes on to the next layer, or out, through an affine map)"
+    )
+    return (
+        f"{name}.layers[{index}] is {' '.join(repr(block).split())}: nothing follows its "
+        f"Linear, so the layer has no activation {consequence}. "
+        "nn.Linear(n_in, n_out, GELU()) passes GELU() as the `bias` argument; "
+        "write nn.Sequential(nn.Linear(n_in, n_out), GELU())"
+    )
+
+
+def _passes_on_affinely(
+    model: nn.Module,
+    linear: nn.Linear,
+    linears: list[nn.Linear],
+    x: torch.Tensor,
+    what: str,
+    last_too: bool,
+) -> bool:
+    """Does ``linear``'s output reach what follows it (the input of the next Linear the
+    forward calls, else, if ``last_too``, the model's output) through an affine map? Its
+    output is replaced by random ``u``, ``v`` and ``(u + v) / 2``; a Linear called other
+    than once, or whose output nothing downstream depends on (a parallel branch), is not
+    judged."""
+    plain = _downstream(model, linear, linears, x, what)
+    if plain is None or (plain[2] and not last_too):
+        return False
+    generator = torch.Generator().manual_seed(1)
+    out = plain[0]
+    u, v = (
+        3.0 * torch.randn(out.shape, generator=generator, dtype=out.dtype).to(out.device)
+        for _ in range(2)
+    )
+    runs = [_downstream(model, linear, linears, x, what, r) for r in (u, v, (u + v) / 2)]
+    if any(run is None for run in runs):
+        return False
+    f_u, f_v, f_mid = (run[1] for run in runs)
+    if not f_u.shape == f_v.shape == f_mid.shape or torch.allclose(f_u, f_v):
+        return False
+    return torch.allclose(f_mid, (f_u + f_v) / 2, atol=1e-5, rtol=1e-4)
+
+
+def _downstream(
+    model: nn.Module,
+    linear: nn.Linear,
+    linears: list[nn.Linear],
+    x: torch.Tensor,
+    what: str,
+    replacement: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, bool] | None:
+    """Run ``model(x)`` (``linear``'s output replaced, if given); return ``linear``'s
+    output, what follows it and whether that is the model's output (no Linear ran after
+    it); or ``None`` if ``linear`` ran other than once."""
+    seen: dict = {"calls": 0, "output": None, "next": None}
+
+    def after(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
+        seen["calls"] += 1
+        seen["output"] = output
+        return replacement
+
+    def before(module: nn.Module, args: tuple) -> None:
+        if seen["calls"] and seen["next"] is None and args and isinstance(args[0], torch.Tensor):
+            seen["next"] = args[0].clone()
+
+    handles = [linear.register_forward_hook(after)]
+    handles += [m.register_forward_pre_hook(before) for m in linears if m is not linear]
+    try:
+        output = _call(model, what, x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    follows = seen["next"] if seen["next"] is not None else output
+    if seen["calls"] != 1 or not isinstance(follows, torch.Tensor):
+        return None
+    return seen["output"], follows, seen["next"] is None
