@@ -53,7 +53,6 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Literal, NamedTuple
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -81,6 +80,7 @@ from .validation import (
     check_real,
     check_reals,
     check_seed,
+    check_sequence,
     described,
     short_repr,
 )
@@ -671,21 +671,7 @@ def first_layer_gradients_by_depth(depths: Sequence[int], **options) -> DepthSwe
 def check_depths(depths: object, example: str, minimum: int = 1) -> list[int]:
     """A non-empty list, tuple, range, 1-D integer array or tensor of integers >= ``minimum``,
     as Python ints (``example`` shows a good value in the message)."""
-    if isinstance(depths, torch.Tensor | np.ndarray):
-        if depths.ndim != 1:
-            raise ValueError(
-                f"depths must be one-dimensional, such as {example}, got shape "
-                f"{tuple(depths.shape)}"
-            )
-        if isinstance(depths, torch.Tensor):
-            check_has_values(depths, "depths")
-        depths = depths.tolist()
-    if isinstance(depths, (str, bytes)) or not isinstance(depths, Sequence):
-        raise TypeError(
-            f"depths must be a list or range of integers such as {example}, got {described(depths)}"
-        )
-    if len(depths) == 0:
-        raise ValueError(f"depths must hold at least one depth, such as {example}; got none")
+    depths = check_sequence(depths, "depths", example, "integers", "depth")
     return [check_integer(d, f"depths[{i}]", minimum=minimum) for i, d in enumerate(depths)]
 
 

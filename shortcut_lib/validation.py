@@ -281,11 +281,11 @@ def check_finite_result(tensor: torch.Tensor, what: str, advice: str) -> None:
         )
 
 
-def check_reals(values: object, name: str, example: str = "[0.1, 0.5, 0.9]") -> list[float]:
-    """A non-empty list, tuple, 1-D array or tensor of finite real numbers, as floats.
+def check_sequence(values: object, name: str, example: str, items: str, item: str) -> list:
+    """``values`` as a non-empty Python list: a list, tuple, range, or 1-D array or tensor.
 
-    Bools and strings are rejected (``[True]`` is almost always a slip for a number).
-    """
+    ``items`` and ``item`` name what it should hold ("integers", "depth") in the messages;
+    checking each item is left to the caller."""
     if isinstance(values, torch.Tensor | np.ndarray):
         if values.ndim != 1:
             raise ValueError(
@@ -297,11 +297,20 @@ def check_reals(values: object, name: str, example: str = "[0.1, 0.5, 0.9]") -> 
         values = values.tolist()
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise TypeError(
-            f"{name} must be a list of numbers such as {example}, got {short_repr(values)} "
+            f"{name} must be a list of {items} such as {example}, got {short_repr(values)} "
             f"({type_name(values)})"
         )
     if len(values) == 0:
-        raise ValueError(f"{name} must hold at least one number, such as {example}; got none")
+        raise ValueError(f"{name} must hold at least one {item}, such as {example}; got none")
+    return list(values)
+
+
+def check_reals(values: object, name: str, example: str = "[0.1, 0.5, 0.9]") -> list[float]:
+    """A non-empty list, tuple, 1-D array or tensor of finite real numbers, as floats.
+
+    Bools and strings are rejected (``[True]`` is almost always a slip for a number).
+    """
+    values = check_sequence(values, name, example, "numbers", "number")
     return [check_real(value, f"{name}[{i}]") for i, value in enumerate(values)]
 
 
