@@ -491,9 +491,11 @@ def warn_if_diverged(
         return
     else:
         return
+    # A thirtieth of lr=1e6 would diverge again: above 1, point at the scale that trains.
+    usual = " (the lessons train with lr=3e-3 and 1e-2)" if lr / 30 > 1 else ""
     warnings.warn(
         f"{message}; lr={lr!r} is too large for this model: try a "
-        f"learning rate 10-100 times smaller (e.g. lr={lr / 30:.2g})",
+        f"learning rate 10-100 times smaller (e.g. lr={lr / 30:.2g}){usual}",
         RuntimeWarning,
         stacklevel=3,
     )

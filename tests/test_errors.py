@@ -32,6 +32,7 @@ from shortcut_lib import (
 )
 from shortcut_lib.comparison import deep_layer_sizes
 from shortcut_lib.plots import new_figure, plot_activations, plot_gradient_comparison
+from shortcut_lib.training import warn_if_diverged
 from shortcut_lib.validation import (
     check_integer,
     check_layer_sizes,
@@ -296,8 +297,16 @@ def test_overflowing_deep_shortcut_net_says_what_to_change():
 def test_training_that_blows_up_warns_with_the_learning_rate():
     X, y = make_spirals(16)
     model = make_classifier_pair(3, 4)[1]
-    with pytest.warns(RuntimeWarning, match=r"train diverged: .*lr=1000000.0 is too large"):
+    with pytest.warns(RuntimeWarning, match=r"train diverged: .*lr=1000000.0 is too large") as seen:
         train(model, X, y, steps=20, lr=1e6)
+    # A thirtieth of 1e6 diverges too: the advice also names a scale that trains.
+    assert "the lessons train with lr=3e-3 and 1e-2" in str(seen[0].message)
+
+
+def test_advice_for_a_slightly_large_learning_rate_stays_a_thirtieth():
+    with pytest.warns(RuntimeWarning) as seen:
+        warn_if_diverged([0.7, float("nan")], lr=3.0)
+    assert str(seen[0].message).endswith("(e.g. lr=0.1)")
 
 
 def test_a_sane_training_run_does_not_warn():
