@@ -46,9 +46,10 @@ def gradients_on() -> Iterator[None]:
 
 
 def for_autograd(tensor: torch.Tensor) -> torch.Tensor:
-    """``tensor``, or a copy autograd can record if it was made inside inference mode (an
-    "inference tensor" cannot take part in a backward pass)."""
-    return tensor.clone() if tensor.is_inference() else tensor
+    """``tensor`` as data for a measurement: cut from the caller's graph (a backward pass
+    must not fill the caller's ``.grad``, e.g. of an ``X`` that requires grad), and copied if
+    it was made inside inference mode (an "inference tensor" cannot take part in one)."""
+    return tensor.clone() if tensor.is_inference() else tensor.detach()
 
 
 def check_autograd_parameters(module: object, name: str = "model") -> None:

@@ -386,7 +386,7 @@ def train(
     check_trainable(model)
     _check_data(X, y)
     _check_features(model, X)
-    steps = _check_steps(steps)
+    steps = check_steps(steps)
     lr = _check_real("lr", lr, positive=True)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     n_points = X.shape[0]
@@ -437,12 +437,14 @@ def train(
     return history
 
 
-def _check_steps(steps: object) -> int:
+def check_steps(steps: object) -> int:
+    """``steps`` of a training loop: an integer from 1 to :data:`MAX_STEPS`, so that a typo
+    such as ``steps=100_000`` fails at once instead of running for hours."""
     steps = _check_int("steps", steps, minimum=1)
     if steps > MAX_STEPS:
         raise ValueError(
-            f"steps must be at most MAX_STEPS = {MAX_STEPS:,} (about a minute for lesson 05's "
-            f"deepest network), got {steps:,}; the lessons use at most 600 (a second call "
+            f"steps must be at most MAX_STEPS = {MAX_STEPS:,} (minutes for the lessons' "
+            f"deepest networks), got {steps:,}; the lessons use at most 600 (a second call "
             "goes on from the trained weights, with a fresh optimizer)"
         )
     return steps

@@ -22,7 +22,7 @@ from torch import nn
 
 from .activations import GELU
 from .isolation import check_autograd_parameters, for_autograd, gradients_on, isolated
-from .training import warn_if_diverged
+from .training import check_steps, warn_if_diverged
 from .validation import (
     check_bool,
     check_choice,
@@ -836,9 +836,10 @@ def train_reversal(
     """Full-batch Adam on next-token cross-entropy; returns the loss of every step.
 
     ``inputs`` and ``targets`` as :func:`reversal_task` makes them, with token ids below
-    the model's ``vocab_size`` and at most ``context_length`` tokens; ``steps >= 1``,
-    ``lr > 0``. Gradients are on inside, even in ``torch.no_grad()`` or
-    ``torch.inference_mode()`` (the model must be built outside it); the model trains in
+    the model's ``vocab_size`` and at most ``context_length`` tokens; ``steps`` from 1
+    to :data:`~shortcut_lib.training.MAX_STEPS` (10,000), ``lr > 0``. Gradients are on
+    inside, even in ``torch.no_grad()`` or ``torch.inference_mode()`` (the model must be
+    built outside it); the model trains in
     train mode and gets its mode back. With dropout (``drop_rate > 0``) the masks come
     from a copy of the global random state, which is left as it was. A run that blows up
     warns (``RuntimeWarning``), as :func:`~shortcut_lib.training.train` does.
@@ -846,10 +847,9 @@ def train_reversal(
     model = _check_gpt(model)
     check_trainable(model)
     check_autograd_parameters(model, "model")
-    steps = check_positive_int(steps, "steps")
+    steps = check_steps(steps)
     lr = check_real(lr, "lr", positive=True)
     _check_reversal_data(model, inputs, targets, training=True)
-    check_memory(steps * 32, f"steps={steps:,}", "use fewer steps (one float is kept per step)")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     with isolated(model, training=True), gradients_on():

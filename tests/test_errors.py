@@ -13,20 +13,24 @@ import torch.nn.functional as F
 from shortcut_lib import (
     GELU,
     ExampleDeepNeuralNetwork,
+    block_gradient_means,
     compare_gradients,
     decision_grid,
     default_input,
     evaluate,
     format_gradient_table,
+    input_signal,
     layer_gradient_means,
     make_classifier_pair,
     make_model_pair,
     make_spirals,
+    make_stacks,
     max_approximation_error,
     max_weight_difference,
     minimax_cubic_coefficient,
     population_gradient_means,
     print_gradients,
+    stack_input,
     train,
     vanishing_ratio,
 )
@@ -209,6 +213,37 @@ def test_layer_gradient_means_inside_no_grad_and_without_touching_x_grad():
         assert not torch.is_grad_enabled()
     assert inside == reference
     assert x.grad is None
+
+
+def _requiring_grad(tensor):
+    return tensor.clone().requires_grad_(True)
+
+
+def _train_once(X, y):
+    train(make_classifier_pair(2, 4)[1], X, y, steps=1, lr=1e-3)
+
+
+def _measure_blocks(x, target):
+    stack = make_stacks(2, 0, variants=["plain"])["plain"]
+    block_gradient_means(stack, x, target)
+
+
+@pytest.mark.parametrize(
+    ("run", "data"),
+    [
+        (_train_once, lambda: make_spirals(16)),
+        (lambda X, y: input_signal(make_classifier_pair(2, 4)[1], X, y), lambda: make_spirals(16)),
+        (_measure_blocks, lambda: stack_input(0)),
+    ],
+    ids=["train", "input_signal", "block_gradient_means"],
+)
+def test_training_and_measuring_leave_the_callers_grad_alone(run, data):
+    """The data a learner passes is data: a backward pass must not reach (and fill the
+    .grad of) an X or target that happens to require grad."""
+    first, second = (_requiring_grad(t) if t.is_floating_point() else t for t in data())
+    run(first, second)
+    assert first.grad is None
+    assert not second.is_floating_point() or second.grad is None
 
 
 def test_measurements_leave_the_global_rng_alone():
