@@ -11,7 +11,12 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from .isolation import check_autograd_parameters, for_autograd, gradients_on
+from .isolation import (
+    batch_statistics_checked,
+    check_autograd_parameters,
+    for_autograd,
+    gradients_on,
+)
 from .validation import (
     ERRORS_OF_THEIR_OWN,
     check_has_values,
@@ -90,17 +95,16 @@ def _watched(model: object) -> Iterator[None]:
         yield
         return
     saved = [(b, b.detach().clone()) for b in model.buffers() if not b.is_inference()]
-    handles = [model.register_forward_hook(_one_tensor_output)]
-    handles += [
-        module.register_forward_pre_hook(functools.partial(_enough_for_batch_statistics, key))
-        for key, module in model.named_modules()
-        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.training
-    ]
+    handle = model.register_forward_hook(_one_tensor_output)
+    advice = (
+        "call model.eval() first (BatchNorm then uses its running statistics), or pass x "
+        "with more than one sample"
+    )
     try:
-        yield
+        with batch_statistics_checked(model, advice):
+            yield
     finally:
-        for handle in handles:
-            handle.remove()
+        handle.remove()
         with torch.no_grad():
             for buffer, value in saved:
                 buffer.copy_(value)
@@ -120,18 +124,6 @@ def _one_tensor_output(module: nn.Module, inputs: tuple, output: object) -> None
         f"{type_name(module)} returned {got}; wrap it in a module whose forward returns one "
         "tensor (for nn.LSTM or nn.GRU, its output: lstm(x)[0])"
     )
-
-
-def _enough_for_batch_statistics(key: str, module: nn.Module, inputs: tuple) -> None:
-    (batch,) = inputs[:1]
-    if isinstance(batch, torch.Tensor) and batch.ndim >= 2 and batch.numel() <= batch.shape[1]:
-        which = f"model's {type_name(module)} {key!r}" if key else f"model ({type_name(module)})"
-        raise ValueError(
-            f"{which} is in training mode, where it normalises "
-            "each channel over the batch and needs more than one value per channel, but its "
-            f"input has shape {tuple(batch.shape)}; call model.eval() first (BatchNorm then "
-            "uses its running statistics), or pass x with more than one sample"
-        )
 
 
 def _nothing_measured(model: nn.Module) -> str:

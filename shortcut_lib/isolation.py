@@ -8,13 +8,22 @@ must not shift because a library call drew from the global generator.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 from torch import nn
 
-__all__ = ["isolated", "gradients_on", "for_autograd", "check_autograd_parameters"]
+from .validation import type_name
+
+__all__ = [
+    "isolated",
+    "gradients_on",
+    "for_autograd",
+    "check_autograd_parameters",
+    "batch_statistics_checked",
+]
 
 
 @contextmanager
@@ -66,3 +75,31 @@ def check_autograd_parameters(module: object, name: str = "model") -> None:
                 "the `with torch.inference_mode():` block (torch.no_grad() is enough to turn "
                 "gradients off)"
             )
+
+
+@contextmanager
+def batch_statistics_checked(model: nn.Module, advice: str) -> Iterator[None]:
+    """While the block runs, a BatchNorm of ``model`` in training mode that is given one
+    value per channel raises a ValueError naming it and ending with ``advice``; torch's own
+    message ("Expected more than 1 value per channel") names no module and no argument."""
+    handles = [
+        module.register_forward_pre_hook(functools.partial(_enough_values, key, advice))
+        for key, module in model.named_modules()
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.training
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _enough_values(key: str, advice: str, module: nn.Module, inputs: tuple) -> None:
+    (batch,) = inputs[:1]
+    if isinstance(batch, torch.Tensor) and batch.ndim >= 2 and batch.numel() <= batch.shape[1]:
+        which = f"model's {type_name(module)} {key!r}" if key else f"model ({type_name(module)})"
+        raise ValueError(
+            f"{which} is in training mode, where it normalises each channel over the batch "
+            f"and needs more than one value per channel, but its input has shape "
+            f"{tuple(batch.shape)}; {advice}"
+        )

@@ -20,7 +20,13 @@ from torch import nn
 
 from .activations import ActivationSpec
 from .architecture import deep_layer_sizes
-from .isolation import check_autograd_parameters, for_autograd, gradients_on, isolated
+from .isolation import (
+    batch_statistics_checked,
+    check_autograd_parameters,
+    for_autograd,
+    gradients_on,
+    isolated,
+)
 from .model import ExampleDeepNeuralNetwork, make_model_pair
 from .population import check_depths
 from .validation import (
@@ -408,7 +414,15 @@ def train(
     position = n_points  # start a new epoch (a fresh order) on the first mini-batch
     # Inside torch.inference_mode() X and y are inference tensors, and so would be the
     # histories: all are made (or copied) where autograd can use them.
-    with isolated(model, training=True), gradients_on():
+    with (
+        isolated(model, training=True),
+        gradients_on(),
+        batch_statistics_checked(
+            model,
+            f"use a batch_size of 2 or more that leaves no batch of one point (N = {n_points}, "
+            f"batch_size={batch_size}), or batch_size=None for the whole set",
+        ),
+    ):
         X, y = for_autograd(X), for_autograd(y).to(X.dtype)
         losses = torch.empty(steps, device=X.device)
         accuracies = torch.empty(steps, device=X.device)

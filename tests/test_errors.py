@@ -246,6 +246,20 @@ def test_training_and_measuring_leave_the_callers_grad_alone(run, data):
     assert not second.is_floating_point() or second.grad is None
 
 
+@pytest.mark.parametrize(("n_points", "batch_size"), [(16, 1), (16, 3)])
+def test_training_a_batchnorm_model_on_batches_of_one_names_batch_size(n_points, batch_size):
+    """torch's own "Expected more than 1 value per channel" names no argument; the last
+    mini-batch of 16 points in threes holds one point."""
+    X, y = make_spirals(n_points)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(2, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 1)
+    )
+    with pytest.raises(
+        ValueError, match=rf"BatchNorm1d '1' .*\(1, 4\); .*N = {n_points}, batch_size={batch_size}"
+    ):
+        train(model, X, y, steps=6, lr=1e-2, batch_size=batch_size)
+
+
 def test_measurements_leave_the_global_rng_alone():
     state = torch.get_rng_state()
     compare_gradients(seed=5)
