@@ -137,6 +137,11 @@ class GELU(nn.Module):
                 f"GELU's input must be a torch.Tensor, got {described(x)}; "
                 "e.g. GELU()(torch.tensor([1.0, 2.0]))"
             )
+        if x.is_complex():  # the formula runs on complex numbers, but GELU is not defined there
+            raise TypeError(
+                f"GELU's input must hold real numbers, got a {x.dtype} tensor; pass its real "
+                "part (x.real) or a float tensor"
+            )
         return x * tanh_normal_cdf(x, self.cubic_coefficient)
 
     def extra_repr(self) -> str:

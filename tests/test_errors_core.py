@@ -147,6 +147,15 @@ def test_gelu_input_that_is_not_a_tensor():
         GELU()([1.0, 2.0])
 
 
+def test_gelu_refuses_complex_input():
+    """The formula runs on complex numbers and returned 0.7479+1.2201j for 1+1j; torch's
+    F.gelu refuses them."""
+    with pytest.raises(
+        TypeError, match=r"GELU's input must hold real numbers, got a torch.complex64"
+    ):
+        GELU()(torch.tensor([1 + 1j]))
+
+
 # --- functions handed to make_activation, value_and_derivative, linearity_gap --------------
 
 
