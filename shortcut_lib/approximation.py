@@ -202,6 +202,27 @@ def _as_coefficients(coefficients: object) -> torch.Tensor:
         ) from None
 
 
+# The error of the tanh form peaks in bumps about one unit wide, within |x| < 4: a grid
+# sparser than this steps over them and reports a smaller "largest" error.
+MAX_GRID_SPACING = 0.05
+
+
+def _error_grid(x_range: Sequence[float], num_points: int) -> torch.Tensor:
+    """:func:`x_grid`, refused when it reaches the bumps (|x| < 6) with points too far apart
+    to find the largest error."""
+    x = x_grid(x_range, num_points)
+    spacing = float(x[1] - x[0])
+    if spacing > MAX_GRID_SPACING * (1 + 1e-9) and x[0] < 6 and x[-1] > -6:  # 20 / 400 rounds up
+        needed = math.ceil(float(x[-1] - x[0]) / MAX_GRID_SPACING) + 1
+        more = f"use num_points >= {needed:,} or " if needed <= 10**7 else "use "
+        raise ValueError(
+            f"num_points={len(x):,} on x_range {tuple(float(v) for v in (x[0], x[-1]))!r} puts "
+            f"the points {spacing:.3g} apart, too far to find the largest error (its bumps are "
+            f"about 1 wide, within |x| < 4); {more}a narrower x_range, e.g. (-10.0, 10.0)"
+        )
+    return x
+
+
 def max_error_vs_coefficient(
     coefficients: Sequence[float] | torch.Tensor,
     x_range: Sequence[float] = (-10.0, 10.0),
@@ -232,7 +253,7 @@ def max_error_vs_coefficient(
     if too_large.numel():
         i = int(too_large[0])
         _check_coefficient(float(c[i]), f"coefficients[{i}]")  # raises, naming the value
-    x = x_grid(x_range, num_points)
+    x = _error_grid(x_range, num_points)
     check_memory(
         c.numel() * x.numel() * 8 * 4,
         f"{c.numel():,} coefficients x {x.numel():,} points",
@@ -258,7 +279,7 @@ def max_approximation_error(
     ``max_approximation_error(0.044715)`` is about 4.7e-4; student notebook A's typo
     ``max_approximation_error(0.004715)`` is about 0.029.
     """
-    x = x_grid(x_range, num_points)
+    x = _error_grid(x_range, num_points)
     return float(approximation_error(x, cubic_coefficient, target).abs().max())
 
 
@@ -303,12 +324,17 @@ def minimax_cubic_coefficient(
             f"tolerance must be at least {resolution:.3g} (float64 cannot narrow the bracket "
             f"{tuple(bracket)!r} further), got {tolerance!r}"
         )
+    if tolerance >= high - low:  # the search would stop before its first step
+        raise ValueError(
+            f"tolerance must be smaller than the bracket's width, {high - low:g} for "
+            f"{tuple(bracket)!r}, got {tolerance!r}; e.g. tolerance=1e-9"
+        )
     inverse_golden = (math.sqrt(5.0) - 1.0) / 2.0
     # Each step shrinks the bracket by the golden ratio: this many steps reach the tolerance.
     max_steps = math.ceil(math.log((high - low) / tolerance) / -math.log(inverse_golden)) + 2
     num_points = check_integer(num_points, "num_points", minimum=2)
     _check_search_size(max_steps + 2, num_points)
-    x = x_grid(x_range, num_points)
+    x = _error_grid(x_range, num_points)
 
     def worst(c: float) -> float:
         return float(approximation_error(x, c, target).abs().max())

@@ -97,8 +97,8 @@ def test_max_error_vs_coefficient_names_the_coefficient_out_of_range():
         (lambda: GELU(0.0)(torch.tensor([1e13])), 1e13),
         (lambda: GELU(1e-300)(torch.tensor([1e13])), 1e13),
         (lambda: approximation_error(torch.tensor([1e13]), 0.0), 0.0),
-        (lambda: max_error_vs_coefficient([0.0], x_range=(-1e103, 1e103)), 0.0),
-        (lambda: max_approximation_error(0.0, x_range=(-1e103, 1e103)), 0.0),
+        (lambda: max_error_vs_coefficient([0.0], x_range=(1e103, 2e103)), 0.0),
+        (lambda: max_approximation_error(0.0, x_range=(1e103, 2e103)), 0.0),
     ],
 )
 def test_a_zero_coefficient_with_an_overflowing_cube_is_not_nan(call, expected):
@@ -885,3 +885,34 @@ def test_format_gradient_table_has_no_silent_nan_or_inf(plain, shortcut, pattern
     row = format_gradient_table(plain, shortcut).splitlines()[1]
     assert row.endswith("undefined (plain is 0)")
     assert "nan" not in row and "inf" not in row
+
+
+def test_minimax_tolerance_as_wide_as_the_bracket_is_named():
+    """It stopped before its first step and then blamed the bracket ("holds no minimum")."""
+    with pytest.raises(
+        ValueError, match=r"^tolerance must be smaller than the bracket's width, 0.1 "
+    ):
+        minimax_cubic_coefficient(tolerance=0.1)
+
+
+@pytest.mark.parametrize(
+    ("x_range", "advice"),
+    [
+        ((-1e4, 1e4), r"use num_points >= 400,001 or a narrower x_range"),
+        ((-1e30, 1e30), r"use a narrower x_range"),
+    ],
+)
+def test_a_grid_too_sparse_to_find_the_largest_error_is_refused(x_range, advice):
+    """4001 points on (-1e4, 1e4) are 5 apart and gave 0.00067 for the typo 0.004715, whose
+    largest error is 0.029 (on (-1e30, 1e30): 0.0)."""
+    for measure in (
+        lambda: max_approximation_error(0.004715, x_range=x_range),
+        lambda: max_error_vs_coefficient([0.004715], x_range=x_range),
+    ):
+        with pytest.raises(
+            ValueError, match=rf"^num_points=4,001 on x_range .* apart, too far .*{advice}"
+        ):
+            measure()
+    assert max_approximation_error(
+        0.004715, x_range=(-50.0, 50.0), num_points=2001
+    ) == pytest.approx(0.02905, abs=1e-4)

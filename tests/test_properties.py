@@ -185,7 +185,7 @@ def test_gelu_coefficient(c):
     gelu = returns_or_names(lambda: GELU(c), "cubic_coefficient")
     if gelu is not None:
         assert gelu(torch.linspace(-3, 3, 7)).shape == (7,)
-        returns_or_names(lambda: max_approximation_error(c, num_points=11), "cubic_coefficient")
+        returns_or_names(lambda: max_approximation_error(c, num_points=401), "cubic_coefficient")
 
 
 @FAST
