@@ -434,7 +434,8 @@ def population_gradient_means(
     Args:
         depth: number of layers (``depth - 1`` square ones and ``width -> 1``).
         width: features per hidden layer (and of the input).
-        population: number of networks ``S`` (ignored when ``weights`` is given).
+        population: number of networks ``S`` (``weights``, when given, set it; another
+            value than theirs or the default is an error).
         activation: a name from ``shortcut_lib.ACTIVATIONS``.
         shortcut: add ``x + alpha * f(x)`` around every square layer.
         pre_layer_norm: LayerNorm (no scale/shift, eps 1e-5) before every
@@ -446,8 +447,9 @@ def population_gradient_means(
             ``(S, batch, width)``; ``None`` is ``linspace(1, -1, width)``.
         weights: explicit ``(W, b)`` per layer, shapes ``(S, out, in)``, ``(S, out)``.
         dtype: of the random weights (default: torch's default dtype; explicit
-            weights keep theirs): float32 or float64. float16 and bfloat16 are
-            refused: in 16 bits the gradients round to 0 within a few dozen layers.
+            weights keep theirs, and another dtype is an error): float32 or float64.
+            float16 and bfloat16 are refused: in 16 bits the gradients round to 0 within a
+            few dozen layers.
         method: ``"manual"`` (hand-written backward, fast) or ``"autograd"``.
         return_dead: also return why networks get no gradient (:class:`DeadNetworks`),
             from the same pass.
@@ -524,7 +526,20 @@ def _measure(
         weights = init_population_weights(depth, width, population, seed, dtype=dtype)
         population = weights[0][0].shape[0]
     else:
+        asked, asked_dtype = check_positive_int(population, "population"), dtype
         population = _check_weights(weights, depth, width)
+        # Ignored when weights are given, but a value that contradicts them is a slip to name.
+        default = inspect.signature(population_gradient_means).parameters["population"].default
+        if asked not in (default, population):
+            raise ValueError(
+                f"population={asked} but the weights hold {population} networks; leave "
+                "population out when you pass weights (they set it)"
+            )
+        if asked_dtype is not None and _check_dtype(asked_dtype) != weights[0][0].dtype:
+            raise ValueError(
+                f"dtype={asked_dtype} but the weights are {weights[0][0].dtype}; leave dtype "
+                "out when you pass weights (they keep theirs), or convert them"
+            )
         check_precision(
             weights[0][0].dtype,
             f"the weights' dtype {weights[0][0].dtype}",

@@ -777,3 +777,26 @@ def test_training_from_an_absurd_loss_warns(data, pair):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         train(copy.deepcopy(pair[0]), *data, 3, 1e-2)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"population": -3}, ValueError, r"^population must be .*-3"),
+        ({"population": 3}, ValueError, r"^population=3 but the weights hold 5 networks"),
+        ({"dtype": "banana"}, TypeError, r"^dtype must be a floating-point torch.dtype .*'banana'"),
+        (
+            {"dtype": torch.float64},
+            ValueError,
+            r"^dtype=torch.float64 but the weights are torch.float32",
+        ),
+    ],
+)
+def test_options_that_contradict_explicit_weights_are_named(options, error, message):
+    """They were ignored: dtype='banana' or population=-3 ran, and dtype=float64 gave float32."""
+    weights = init_population_weights(4, population=5)
+    with pytest.raises(error, match=message):
+        population_gradient_means(4, weights=weights, **options)
+    assert population_gradient_means(
+        4, weights=weights, population=5, dtype=torch.float32
+    ).shape == (5, 4)
