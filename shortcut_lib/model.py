@@ -81,12 +81,7 @@ class ExampleDeepNeuralNetwork(nn.Module):
                 f"{(len(sizes) - 1) * 1e-4:,.0f} to {(len(sizes) - 1) * 2e-4:,.0f} s); "
                 "the lessons use at most 300, e.g. deep_layer_sizes(300, 3)"
             )
-        n_parameters = parameter_count(sizes)
-        check_memory(
-            n_parameters * torch.empty(0).element_size(),
-            f"a network with {n_parameters:,} parameters",
-            "use fewer or smaller layers in layer_sizes",
-        )
+        check_room_for_networks(sizes, 1)
         use_shortcut = check_bool(use_shortcut, "use_shortcut")
         self.layer_sizes = sizes
         self.use_shortcut = use_shortcut
@@ -118,6 +113,19 @@ class ExampleDeepNeuralNetwork(nn.Module):
         )
 
 
+def check_room_for_networks(sizes: Sequence[int], networks: int) -> None:
+    """Fail at once if ``networks`` MLPs of ``sizes`` and their gradients cannot fit in
+    memory: every lesson measures or trains what it builds, which doubles the weights, and
+    a network too large for that would be built slowly (tens of seconds) only to fail."""
+    n_parameters = parameter_count(sizes)
+    check_memory(
+        2 * networks * n_parameters * torch.empty(0).element_size(),
+        f"{'a network' if networks == 1 else f'{networks} networks'} with {n_parameters:,} "
+        "parameters (and their gradients)",
+        "use fewer or smaller layers in layer_sizes",
+    )
+
+
 def make_model_pair(
     layer_sizes: Sequence[int],
     seed: int = 123,
@@ -136,6 +144,7 @@ def make_model_pair(
         activation: as for :class:`ExampleDeepNeuralNetwork`.
     """
     seed = check_seed(seed)
+    check_room_for_networks(check_layer_sizes(_as_list(layer_sizes, "layer_sizes")), 2)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         plain = ExampleDeepNeuralNetwork(layer_sizes, use_shortcut=False, activation=activation)

@@ -307,6 +307,18 @@ def test_a_size_that_cannot_fit_fails_at_once_with_the_estimate(call, name):
     assert name in str(info.value)
 
 
+def test_the_memory_estimate_counts_gradients_and_both_networks_of_a_pair(monkeypatch):
+    """A network is measured or trained after it is built (weights + gradients), and a pair
+    is two networks: a 40,000-wide pair passed the old weights-only check and then took
+    tens of seconds to build, on its way to running out of memory."""
+    monkeypatch.setattr("shortcut_lib.validation.memory_limit_bytes", lambda: 100_000)
+    ExampleDeepNeuralNetwork([100, 100, 1], True)  # 10,201 parameters: 81.6 kB with gradients
+    with pytest.raises(ValueError, match=r"^2 networks with 10,201 parameters \(and their grad"):
+        make_model_pair([100, 100, 1])
+    with pytest.raises(ValueError, match=r"^a network with 20,201 parameters \(and their grad"):
+        ExampleDeepNeuralNetwork([200, 100, 1], True)  # 80.8 kB of weights fit; 162 kB not
+
+
 def test_check_memory_states_the_estimate_and_the_advice():
     with pytest.raises(ValueError, match=r"^x would need about 1e\+15 GB .*; use less$"):
         check_memory(1e24, "x", "use less")
