@@ -64,10 +64,6 @@ def _normal_cdf(x: torch.Tensor) -> torch.Tensor:
 _PRECISION_ADVICE = "measure in float64 (x.double()) on a smaller range of x"
 
 
-def _check_coefficient(value: float, name: str = "cubic_coefficient") -> float:
-    return _check_cubic_coefficient(value, name)
-
-
 def _check_target(target: str) -> str:
     if target not in APPROXIMATION_TARGETS:
         raise ValueError(
@@ -134,7 +130,7 @@ def approximation_error(
         raise TypeError(f"x must be a floating-point torch.Tensor, got {short_repr(x)}")
     check_has_values(x, "x")
     check_finite(x, "x")
-    c = _check_coefficient(cubic_coefficient)
+    c = _check_cubic_coefficient(cubic_coefficient)
     if _check_target(target) == "gelu":
         error = GELU(c)(x) - torch.nn.functional.gelu(x)
     else:
@@ -252,7 +248,7 @@ def max_error_vs_coefficient(
     too_large = (c.abs() > MAX_CUBIC_COEFFICIENT).nonzero()
     if too_large.numel():
         i = int(too_large[0])
-        _check_coefficient(float(c[i]), f"coefficients[{i}]")  # raises, naming the value
+        _check_cubic_coefficient(float(c[i]), f"coefficients[{i}]")  # raises, naming the value
     x = _error_grid(x_range, num_points)
     check_memory(
         c.numel() * x.numel() * 8 * 4,
@@ -314,7 +310,7 @@ def minimax_cubic_coefficient(
     bracket = _as_list(bracket, "bracket")
     if isinstance(bracket, (str, bytes)) or not isinstance(bracket, Sequence) or len(bracket) != 2:
         raise TypeError(f"bracket must be a pair (low, high), got {bracket!r}")
-    low, high = (_check_coefficient(v, f"bracket[{i}]") for i, v in enumerate(bracket))
+    low, high = (_check_cubic_coefficient(v, f"bracket[{i}]") for i, v in enumerate(bracket))
     if not low < high:
         raise ValueError(f"bracket must have low < high, got {bracket!r}")
     tolerance = check_real(tolerance, "tolerance", positive=True)

@@ -72,6 +72,7 @@ from .validation import (
     check_device,
     check_finite,
     check_finite_result,
+    check_float_dtype,
     check_has_values,
     check_integer,
     check_memory,
@@ -100,15 +101,6 @@ __all__ = [
 ]
 
 # --- validation -------------------------------------------------------------------------
-
-
-def _check_dtype(dtype: object) -> torch.dtype:
-    """``None`` means torch's default dtype; anything else must be a floating-point dtype."""
-    if dtype is None:
-        return torch.get_default_dtype()
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype or None, got {dtype!r}")
-    return dtype
 
 
 def _check_activation(activation: object) -> str:
@@ -171,7 +163,7 @@ def init_population_weights(
     deep_layer_sizes(depth, width)  # checks depth and width
     population = check_positive_int(population, "population")
     seed = check_seed(seed)
-    dtype = _check_dtype(dtype)
+    dtype = check_float_dtype(dtype, none_means_default=True)
     if device is not None:
         device = check_device(device)
     n_parameters = population * depth * (width * width + width)
@@ -521,8 +513,9 @@ def _measure(
     if method not in ("manual", "autograd"):
         raise ValueError(f"method must be 'manual' or 'autograd', got {method!r}")
     if weights is None:
-        what = f"dtype={dtype}" if dtype is not None else f"the default dtype {_check_dtype(None)}"
-        check_precision(_check_dtype(dtype), what, "use dtype=torch.float32 or torch.float64")
+        chosen = check_float_dtype(dtype, none_means_default=True)
+        what = f"dtype={dtype}" if dtype is not None else f"the default dtype {chosen}"
+        check_precision(chosen, what, "use dtype=torch.float32 or torch.float64")
         weights = init_population_weights(depth, width, population, seed, dtype=dtype)
         population = weights[0][0].shape[0]
     else:
@@ -535,7 +528,7 @@ def _measure(
                 f"population={asked} but the weights hold {population} networks; leave "
                 "population out when you pass weights (they set it)"
             )
-        if asked_dtype is not None and _check_dtype(asked_dtype) != weights[0][0].dtype:
+        if asked_dtype is not None and check_float_dtype(asked_dtype) != weights[0][0].dtype:
             raise ValueError(
                 f"dtype={asked_dtype} but the weights are {weights[0][0].dtype}; leave dtype "
                 "out when you pass weights (they keep theirs), or convert them"

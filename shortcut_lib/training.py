@@ -76,16 +76,6 @@ CHANCE_LOSS = math.log(2.0)
 MAX_STEPS = 10_000
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if name == "seed":
-        return check_seed(value)
-    return check_integer(value, name, minimum=minimum)
-
-
-def _check_real(name: str, value: object, positive: bool) -> float:
-    return check_real(value, name, minimum=None if positive else 0.0, positive=positive)
-
-
 # --- Data --------------------------------------------------------------------------------
 
 
@@ -128,12 +118,12 @@ def make_spirals(
         >>> X.shape, y.tolist()
         (torch.Size([6, 2]), [0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
     """
-    n_points = _check_int("n_points", n_points, minimum=2)
+    n_points = check_integer(n_points, "n_points", minimum=2)
     if n_points % 2:
         raise ValueError(f"n_points must be even (half per class), got {n_points}")
-    noise = _check_real("noise", noise, positive=False)
-    turns = _check_real("turns", turns, positive=True)
-    seed = _check_int("seed", seed, minimum=0)
+    noise = check_real(noise, "noise", minimum=0.0)
+    turns = check_real(turns, "turns", positive=True)
+    seed = check_seed(seed)
     # t, the label, radius, angle, cos, sin, the noise and X: about a dozen numbers per point.
     element = torch.empty(0).element_size()
     check_memory(
@@ -192,7 +182,7 @@ def make_classifier_pair(
     """
     # The first layer (2 -> width) and the last (width -> 1) change shape, so a shortcut
     # network has shortcuts on the depth - 2 layers in between: depth 1 would have none.
-    depth = _check_int("depth", depth, minimum=2)
+    depth = check_integer(depth, "depth", minimum=2)
     sizes = deep_layer_sizes(depth, width, in_features=2)
     plain, shortcut = make_model_pair(sizes, seed, activation)
     for model in (plain, shortcut):
@@ -393,20 +383,20 @@ def train(
     _check_data(X, y)
     _check_features(model, X)
     steps = check_steps(steps)
-    lr = _check_real("lr", lr, positive=True)
+    lr = check_real(lr, "lr", positive=True)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     n_points = X.shape[0]
     if batch_size is not None:
-        batch_size = _check_int("batch_size", batch_size, minimum=1)
+        batch_size = check_integer(batch_size, "batch_size", minimum=1)
         if batch_size > n_points:
             raise ValueError(f"batch_size must be at most N = {n_points}, got {batch_size}")
-    seed = _check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     if eps is None:
         eps = ADAM_EPS
     elif optimizer != "adam":
         raise ValueError(f"eps is Adam's; optimizer {optimizer!r} has none, got eps={eps!r}")
     else:
-        eps = _check_real("eps", eps, positive=True)
+        eps = check_real(eps, "eps", positive=True)
 
     opt = _make_optimizer(optimizer, model.parameters(), lr, eps)
     generator = torch.Generator().manual_seed(seed)
@@ -454,7 +444,7 @@ def train(
 def check_steps(steps: object) -> int:
     """``steps`` of a training loop: an integer from 1 to :data:`MAX_STEPS`, so that a typo
     such as ``steps=100_000`` fails at once instead of running for hours."""
-    steps = _check_int("steps", steps, minimum=1)
+    steps = check_integer(steps, "steps", minimum=1)
     if steps > MAX_STEPS:
         raise ValueError(
             f"steps must be at most MAX_STEPS = {MAX_STEPS:,} (minutes for the lessons' "
@@ -573,8 +563,8 @@ def decision_grid(
             f"spirals'), but this model takes {takes[0]} ({takes[1]}); draw a model built "
             "for make_spirals' data, e.g. make_classifier_pair(depth)"
         )
-    extent = _check_real("extent", extent, positive=True)
-    resolution = _check_int("resolution", resolution, minimum=2)
+    extent = check_real(extent, "extent", positive=True)
+    resolution = check_integer(resolution, "resolution", minimum=2)
     # Points, logits and probabilities: a handful of numbers per grid point.
     check_memory(resolution**2 * 8 * 8, f"resolution={resolution:,}", "use a smaller resolution")
     # The grid follows the model's parameters: same dtype, same device.

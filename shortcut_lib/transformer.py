@@ -28,6 +28,7 @@ from .validation import (
     check_choice,
     check_finite,
     check_finite_result,
+    check_float_dtype,
     check_has_values,
     check_mapping,
     check_memory,
@@ -123,14 +124,6 @@ def _check_config(cfg: object) -> dict[str, object]:
     check_bool(cfg["qkv_bias"], "cfg['qkv_bias']")
     # Python ints: a numpy size would wrap around in the memory estimates.
     return {**cfg, "emb_dim": emb_dim, "n_heads": n_heads, "context_length": context_length}
-
-
-def _check_float_dtype(dtype: object) -> torch.dtype:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(
-            f"dtype must be a floating-point torch.dtype such as torch.float64, got {dtype!r}"
-        )
-    return dtype
 
 
 # Memory estimates, so that a size that cannot fit fails at once instead of in the allocator.
@@ -572,7 +565,7 @@ def make_stacks(
     seed = check_seed(seed)
     cfg = _check_config(cfg)
     variants = _check_variants(variants)
-    dtype = _check_float_dtype(dtype)
+    dtype = check_float_dtype(dtype)
     # All stacks are kept; each is built in float32, then converted.
     one = _block_bytes(cfg["emb_dim"], cfg["context_length"], 4 + dtype.itemsize)
     check_memory(
@@ -607,7 +600,7 @@ def stack_input(
     cfg = _check_config(cfg)
     seed = check_seed(seed)
     batch = check_positive_int(batch, "batch")
-    dtype = _check_float_dtype(dtype)
+    dtype = check_float_dtype(dtype)
     shape = (batch, cfg["context_length"], cfg["emb_dim"])
     check_memory(
         2 * math.prod(shape) * dtype.itemsize,

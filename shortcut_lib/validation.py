@@ -119,6 +119,20 @@ def check_seed(value: object, name: str = "seed") -> int:
     return int(value)
 
 
+def check_float_dtype(dtype: object, none_means_default: bool = False) -> torch.dtype:
+    """A floating-point ``torch.dtype``; with ``none_means_default``, ``None`` stands for
+    torch's default dtype."""
+    if dtype is None and none_means_default:
+        return torch.get_default_dtype()
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        allowed = " or None" if none_means_default else ""
+        raise TypeError(
+            f"dtype must be a floating-point torch.dtype such as torch.float64{allowed}, "
+            f"got {dtype!r}"
+        )
+    return dtype
+
+
 def check_real(
     value: object,
     name: str,

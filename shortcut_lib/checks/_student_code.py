@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import math
-import numbers
 import signal
 import textwrap
 import threading
@@ -23,7 +21,7 @@ from typing import Any
 
 import torch
 
-from ..validation import described, is_integer
+from ..validation import described
 
 #: How long one call of a student's code may take before the check gives up on it (an endless
 #: loop). Every check calls it a handful of times on tiny inputs, each call well under a second.
@@ -164,22 +162,6 @@ def _call(
     except Exception as error:
         extra = f" — {hint(error)}" if hint is not None else ""
         raise AssertionError(f"{what} raised {type(error).__name__}: {error}{extra}") from error
-
-
-def _check_tolerance(atol: Any) -> float:
-    if isinstance(atol, bool) or not isinstance(atol, numbers.Real):
-        raise TypeError(f"atol must be a number, got {atol!r} ({type(atol).__name__})")
-    if not (math.isfinite(atol) and atol >= 0):
-        raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
-    return float(atol)
-
-
-def _check_seed(seed: Any) -> int:
-    if not is_integer(seed):
-        raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
-    if not 0 <= int(seed) < 2**63:
-        raise ValueError(f"seed must be in [0, 2**63), got {seed!r}")
-    return int(seed)
 
 
 def _is_list_like(value: Any) -> bool:

@@ -10,11 +10,9 @@ import torch
 from torch import nn
 
 from ..model import ExampleDeepNeuralNetwork
-from ..validation import is_integer
+from ..validation import check_real, check_seed, is_integer
 from ._student_code import (
     _call,
-    _check_seed,
-    _check_tolerance,
     _format,
     _is_list_like,
     _student_facing,
@@ -113,8 +111,8 @@ def check_shortcut_forward(
             f"expected your network class, got {model_class!r} ({type(model_class).__name__})"
         )
     networks = _check_layer_sizes(layer_sizes)
-    seed = _check_seed(seed)
-    atol = _check_tolerance(atol)
+    seed = check_seed(seed)
+    atol = check_real(atol, "atol", minimum=0.0)
     # Building the student's models draws from the RNG (nn.Linear's init): not from the caller's.
     with torch.random.fork_rng(devices=[]):
         for sizes in networks:

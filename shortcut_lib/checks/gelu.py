@@ -14,8 +14,8 @@ from torch.overrides import TorchFunctionMode
 
 from ..activations import GELU as _LIBRARY_GELU
 from ..activations import GELU_CUBIC_COEFFICIENT, SQRT_2_OVER_PI, tanh_normal_cdf
-from ..validation import check_bool
-from ._student_code import _call, _check_tolerance, _student_facing, _tensor_hint
+from ..validation import check_bool, check_real
+from ._student_code import _call, _student_facing, _tensor_hint
 
 _FORMULA = "0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))"
 
@@ -175,7 +175,7 @@ def check_gelu(
         TypeError: ``gelu`` is not callable, or ``allow_torch_gelu`` not True or False.
         ValueError: ``atol`` is negative or not finite.
     """
-    atol = _check_tolerance(atol)
+    atol = check_real(atol, "atol", minimum=0.0)
     allow_torch_gelu = check_bool(allow_torch_gelu, "allow_torch_gelu")
     if not allow_torch_gelu:
         _refuse_library_gelu(gelu)
